@@ -1,0 +1,375 @@
+"""Loading and validating `settings.toml` into a frozen `Settings` tree.
+
+One source of truth: the TOML file. The only values taken from the environment are secrets,
+and the file names the variable that holds each (`*_env` keys). Unknown keys are errors
+(pydantic `extra="forbid"`), and every error names the key path and the problem.
+Relative paths are resolved against the directory of the settings file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.errors import SettingsError
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstanceSettings(Section):
+    name: str = "Міська рада"
+    name_en: str = "City Council"
+    admin_email: str = "admin@council.example"
+    default_language: Literal["uk", "en"] = "uk"
+
+
+class PathSettings(Section):
+    var_dir: Path = Path("var")
+    templates: Path = Path("templates")
+    template_overrides: Path | None = None
+
+
+class DatabaseSettings(Section):
+    url: str = ""  # empty: sqlite:///<var_dir>/appeals.db
+
+
+class SmtpServerSettings(Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(2525, ge=0, le=65535)
+    hostname: str = "appeals.council.example"
+    max_message_size: int = Field(25 * 1024 * 1024, ge=1024)
+    max_batch: int = Field(64, ge=1)
+
+
+class OutboundSettings(Section):
+    relay_host: str = ""  # empty: write .eml files to outbox_dir instead of sending
+    relay_port: int = 587
+    starttls: bool = True
+    username: str = ""
+    password_env: str = "APPEALS_RELAY_PASSWORD"
+    from_address: str = "appeals@council.example"
+    from_name: str = "Звернення громадян"
+    reply_domain: str = "reply.council.example"
+    reply_local: str = "reply"
+    plus_delimiter: str = "+"
+    message_id_domain: str = "appeals.council.example"
+    token_secret_env: str = "APPEALS_TOKEN_KEY"
+    outbox_dir: Path | None = None
+    retry_for_hours: float = Field(48, gt=0)
+    first_retry_seconds: int = Field(60, ge=1)
+    max_per_recipient_per_day: int = Field(20, ge=1)
+
+
+class RegistrationSettings(Section):
+    number_format: str = "{series}-{year}-{seq:06d}"
+    appeal_series: str = "A"
+    info_request_series: str = "I"
+
+    @field_validator("number_format")
+    @classmethod
+    def _format_has_seq(cls, v: str) -> str:
+        try:
+            sample = v.format(series="A", year=2026, seq=1)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise ValueError(f"bad format ({exc}); fields: series, year, seq") from exc
+        if "{seq" not in v or "{year" not in v:
+            raise ValueError("must contain {seq} and {year} so numbers are unique per year")
+        if sample == v.format(series="A", year=2026, seq=2):
+            raise ValueError("seq must change the number")
+        return v
+
+
+class DeadlineSettings(Section):
+    timezone: str = "Europe/Kyiv"
+    working_day_start: time = time(9, 0)
+    working_day_end: time = time(18, 0)
+    appeal_days: int = 30  # Law 393/96-ВР Art. 20
+    quick_days: int = 15  # Art. 20: no additional study needed
+    max_total_days: int = 45  # Art. 20: extension cap
+    info_working_days: int = 5  # Law 2939-VI Art. 20 §1
+    info_urgent_hours: int = 48  # Law 2939-VI Art. 20 §2
+    info_extended_working_days: int = 20  # Law 2939-VI Art. 20 §4
+    forward_days: int = 5  # Art. 7
+    return_incomplete_days: int = 10  # Art. 5
+    holidays_country: str = "UA"
+    # Martial law (Law 2136-IX): holidays falling on weekends are not moved to Monday,
+    # and public holidays are working days. True = apply that rule.
+    martial_law: bool = True
+    extra_days_off: tuple[date, ...] = ()
+    extra_working_days: tuple[date, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz_exists(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DeadlineSettings:
+        if not self.quick_days <= self.appeal_days <= self.max_total_days:
+            raise ValueError("need quick_days <= appeal_days <= max_total_days")
+        if self.working_day_start >= self.working_day_end:
+            raise ValueError("working_day_start must be before working_day_end")
+        return self
+
+
+class DepartmentSettings(Section):
+    code: str
+    name: str
+    email: str
+    intake_addresses: tuple[str, ...] = ()
+    staff_addresses: tuple[str, ...] = ()
+    staff_domains: tuple[str, ...] = ()
+    head_email: str | None = None
+    triage: bool = False
+    digest: bool = False
+
+
+class RoutingSettings(Section):
+    triage_department: str = "triage"
+    min_confidence: float = Field(0.45, ge=0, le=1)
+    topics: Mapping[str, str] = Field(default_factory=dict)
+    info_request_addresses: tuple[str, ...] = ()
+    general_addresses: tuple[str, ...] = ()
+
+
+class ClassifierSettings(Section):
+    model_dir: Path | None = None  # default <var_dir>/models
+    top_k: int = Field(3, ge=1, le=20)
+    train_on_first_run: bool = True
+
+
+class ScreeningSettings(Section):
+    spam_flag_header: str = "X-Spam-Flag"
+    spam_score_header: str = "X-Spam-Status"
+    spam_threshold: float = 5.0
+    anonymous_policy: Literal["consider", "not_considered"] = "not_considered"
+    repeated_policy: Literal["consider", "not_considered"] = "consider"
+    mass_threshold: int = Field(5, ge=2)
+    duplicate_window_days: int = Field(30, ge=1)
+    incomplete_policy: Literal["return", "consider"] = "return"
+
+
+class ReminderSettings(Section):
+    before_due_days: tuple[int, ...] = (5, 1, 0)
+    overdue_every_days: int = Field(3, ge=1)
+    escalate_after_overdue_days: int = Field(7, ge=1)
+    window_start: time = time(9, 0)
+    window_end: time = time(18, 0)
+    working_days_only: bool = True
+    tick_seconds: int = Field(60, ge=1)
+
+
+class ReplySettings(Section):
+    relay: Literal["auto", "review"] = "auto"
+
+
+class ImapMailboxSettings(Section):
+    name: str
+    host: str
+    port: int = 993
+    tls: bool = True
+    starttls: bool = False
+    username: str
+    password_env: str
+    folder: str = "INBOX"
+    after: Literal["move", "flag"] = "flag"
+    move_to: str = "Processed"
+    flag: str = "$AppealGateway"
+    poll_seconds: int = Field(60, ge=1)
+    idle: bool = True
+
+
+class ImapSettings(Section):
+    mailboxes: tuple[ImapMailboxSettings, ...] = ()
+
+
+class WorkerSettings(Section):
+    max_attempts: int = Field(3, ge=1)
+    lease_seconds: int = Field(300, ge=5)
+    batch: int = Field(20, ge=1)
+    idle_sleep_seconds: float = Field(0.5, gt=0)
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class RetentionSettings(Section):
+    raw_days: int = Field(1095, ge=1)  # 3 years; personal data kept only to consider appeals
+
+
+class Settings(Section):
+    instance: InstanceSettings = InstanceSettings()
+    paths: PathSettings = PathSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    smtp_server: SmtpServerSettings = SmtpServerSettings()
+    outbound: OutboundSettings = OutboundSettings()
+    registration: RegistrationSettings = RegistrationSettings()
+    deadlines: DeadlineSettings = DeadlineSettings()
+    departments: tuple[DepartmentSettings, ...] = ()
+    routing: RoutingSettings = RoutingSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
+    screening: ScreeningSettings = ScreeningSettings()
+    reminders: ReminderSettings = ReminderSettings()
+    replies: ReplySettings = ReplySettings()
+    imap: ImapSettings = ImapSettings()
+    worker: WorkerSettings = WorkerSettings()
+    logging: LoggingSettings = LoggingSettings()
+    retention: RetentionSettings = RetentionSettings()
+    # Where the file was loaded from; relative paths resolve against it.
+    base_dir: Path = Path(".")
+    secrets: Mapping[str, str] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        codes = [d.code for d in self.departments]
+        dupes = {c for c in codes if codes.count(c) > 1}
+        if dupes:
+            raise ValueError(f"departments: duplicate code(s) {sorted(dupes)}")
+        if self.departments:
+            if self.routing.triage_department not in codes:
+                raise ValueError(
+                    f"routing.triage_department: {self.routing.triage_department!r} "
+                    "is not a configured department"
+                )
+            for topic, code in self.routing.topics.items():
+                if code not in codes:
+                    raise ValueError(f"routing.topics.{topic}: unknown department {code!r}")
+        addrs: list[str] = []
+        for d in self.departments:
+            addrs += [a.lower() for a in d.intake_addresses]
+        if len(addrs) != len(set(addrs)):
+            raise ValueError("departments: an intake address is used by two departments")
+        return self
+
+    # -- derived values ---------------------------------------------------------------
+    def path(self, p: Path) -> Path:
+        return p if p.is_absolute() else (self.base_dir / p).resolve()
+
+    @property
+    def var_dir(self) -> Path:
+        return self.path(self.paths.var_dir)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.var_dir / 'appeals.db'}"
+
+    @property
+    def model_dir(self) -> Path:
+        return (
+            self.path(self.classifier.model_dir)
+            if self.classifier.model_dir
+            else self.var_dir / "models"
+        )
+
+    @property
+    def outbox_dir(self) -> Path:
+        d = self.outbound.outbox_dir
+        return self.path(d) if d else self.var_dir / "outbox"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.var_dir / "raw"
+
+    @property
+    def template_dirs(self) -> list[Path]:
+        dirs = []
+        if self.paths.template_overrides:
+            dirs.append(self.path(self.paths.template_overrides))
+        dirs.append(self.path(self.paths.templates))
+        return dirs
+
+    def secret(self, env_name: str) -> str | None:
+        return self.secrets.get(env_name)
+
+    def accepted_recipients(self) -> set[str]:
+        """Every address the SMTP listener takes mail for (apart from the reply domain)."""
+        out = {a.lower() for d in self.departments for a in d.intake_addresses}
+        out |= {a.lower() for a in self.routing.info_request_addresses}
+        out |= {a.lower() for a in self.routing.general_addresses}
+        return out
+
+
+SECRET_KEYS = ("password_env", "token_secret_env")
+
+
+def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate a settings file. Raises `SettingsError` naming key and problem."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = env.get("APPEALS_SETTINGS") or "settings.toml"
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"settings file not found: {p}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{p}: not valid TOML: {exc}") from exc
+    return settings_from_dict(data, base_dir=p.resolve().parent, env=env, origin=str(p))
+
+
+def settings_from_dict(
+    data: Mapping[str, Any],
+    *,
+    base_dir: Path,
+    env: Mapping[str, str] | None = None,
+    origin: str = "<dict>",
+) -> Settings:
+    env = os.environ if env is None else env
+    for reserved in ("base_dir", "secrets"):
+        if reserved in data:
+            raise SettingsError(f"{origin}: {reserved}: not a settings key")
+    try:
+        probe = Settings.model_validate({**data, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise SettingsError(_describe(origin, exc)) from exc
+    secrets = {name: env[name] for name in _secret_env_names(probe) if name in env}
+    return probe.model_copy(update={"secrets": secrets})
+
+
+def _secret_env_names(s: Settings) -> list[str]:
+    names = [s.outbound.password_env, s.outbound.token_secret_env]
+    names += [m.password_env for m in s.imap.mailboxes]
+    return names
+
+
+def missing_secrets(s: Settings) -> list[str]:
+    """Environment variables that must be set for this configuration and are not."""
+    need = [s.outbound.token_secret_env]
+    if s.outbound.relay_host and s.outbound.username:
+        need.append(s.outbound.password_env)
+    need += [m.password_env for m in s.imap.mailboxes]
+    return [n for n in need if n not in s.secrets]
+
+
+def _describe(origin: str, exc: ValidationError) -> str:
+    lines = [f"{origin}: {exc.error_count()} problem(s) in settings"]
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def redacted(s: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, with secret values never included."""
+    data = s.model_dump(mode="json", exclude={"secrets"})
+    data["secrets_present"] = {name: (name in s.secrets) for name in _secret_env_names(s)}
+    return data

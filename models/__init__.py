@@ -1,0 +1,35 @@
+"""Persistence: SQLAlchemy 2 mapped classes, engine/session helpers, claims, migrations."""
+
+from models.base import Base
+from models.tables import (
+    Appeal,
+    AppealEvent,
+    Attachment,
+    CalendarOverride,
+    DeliveryAttempt,
+    Department,
+    InboundMessage,
+    Lock,
+    MailboxCursor,
+    OutboundMessage,
+    RegistrationCounter,
+    ReminderSent,
+    TrainingLabel,
+)
+
+__all__ = [
+    "Appeal",
+    "AppealEvent",
+    "Attachment",
+    "Base",
+    "CalendarOverride",
+    "DeliveryAttempt",
+    "Department",
+    "InboundMessage",
+    "Lock",
+    "MailboxCursor",
+    "OutboundMessage",
+    "RegistrationCounter",
+    "ReminderSent",
+    "TrainingLabel",
+]

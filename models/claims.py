@@ -1,0 +1,71 @@
+"""Claiming work rows safely when several workers (processes, hosts) run at once.
+
+PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED` so that concurrent workers take disjoint
+rows without waiting on each other. SQLite: every write transaction starts with
+`BEGIN IMMEDIATE` (see `models.db`), so there is one writer and the same statements are
+safe there too; `skip_locked` is ignored by the SQLite dialect.
+
+A claim sets a lease; a worker that dies leaves the lease to expire and the row is claimed
+again. Callers count attempts so a message that keeps killing workers ends up held.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from models.tables import InboundMessage, OutboundMessage
+
+
+def claim_inbound(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Claim up to `limit` inbound messages ready for the pipeline; returns their ids."""
+    ready = or_(
+        InboundMessage.state == "received",
+        and_(InboundMessage.state == "processing", InboundMessage.lease_until < now),
+    )
+    ids = list(
+        session.scalars(
+            select(InboundMessage.id)
+            .where(ready)
+            .order_by(InboundMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id.in_(ids))
+            .values(
+                state="processing",
+                lease_until=now + lease,
+                attempts=InboundMessage.attempts + 1,
+            )
+        )
+    return ids
+
+
+def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
+    """Claim up to `limit` outbox rows due for a delivery attempt; returns their ids."""
+    ready = or_(
+        and_(OutboundMessage.state == "queued", OutboundMessage.next_attempt_at <= now),
+        and_(OutboundMessage.state == "sending", OutboundMessage.lease_until < now),
+    )
+    ids = list(
+        session.scalars(
+            select(OutboundMessage.id)
+            .where(ready)
+            .order_by(OutboundMessage.next_attempt_at, OutboundMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids))
+            .values(state="sending", lease_until=now + lease)
+        )
+    return ids

@@ -1,0 +1,284 @@
+"""The mapped tables. Persistence only: no mail handling, no domain policy.
+
+States are plain strings (documented on each column) so that migrations stay simple and
+reports can read them; the allowed transitions live in `routing.lifecycle`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, JSONType, UTCDateTime
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class InboundMessage(Base):
+    """Every message we accepted, by any path. The raw bytes live in the raw store.
+
+    state: received -> processing -> processed | held | discarded. `reason` is a
+    kebab-case code (e.g. `crash`, `unparseable`, `unmatched-reply`, `own-echo`).
+    """
+
+    __tablename__ = "inbound_message"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    raw_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(100))
+    mail_from: Mapped[str | None] = mapped_column(String(512))
+    rcpt_tos: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    peer: Mapped[str | None] = mapped_column(String(100))
+    mailbox: Mapped[str | None] = mapped_column(String(100))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), default="received")
+    reason: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(30))  # appeal, reply, followup, bounce...
+    info: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("mailbox", "uidvalidity", "uid"),
+        Index("ix_inbound_message_state_id", "state", "id"),
+    )
+
+
+class MailboxCursor(Base):
+    """Where IMAP intake stands in one mailbox (never \\Seen: people read these mailboxes)."""
+
+    __tablename__ = "mailbox_cursor"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Department(Base):
+    """An executive body that answers appeals; `code` is what settings and commands use."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    email: Mapped[str] = mapped_column(String(320))  # where forwards go
+    intake_addresses: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    staff_addresses: Mapped[list[str]] = mapped_column(JSONType, default=list)  # may answer
+    staff_domains: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    head_email: Mapped[str | None] = mapped_column(String(320))
+    is_triage: Mapped[bool] = mapped_column(Boolean, default=False)
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Appeal(Base):
+    """A registered appeal or public-information request.
+
+    state: registered, routed (waiting at the department), answered (interim answer
+    given), closed (final answer), returned (incomplete, Art. 5), not_considered (Art. 8),
+    forwarded_external (Art. 7), held (waiting for a human). Overdue is computed from
+    `due_date`/`due_at`, never stored.
+    """
+
+    __tablename__ = "appeal"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reg_no: Mapped[str] = mapped_column(String(60), unique=True)
+    reg_year: Mapped[int] = mapped_column(Integer)
+    reg_seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))  # appeal | info_request
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    receipt_date: Mapped[date] = mapped_column(Date)  # legal receipt date (Kyiv)
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 48-hour requests
+    state: Mapped[str] = mapped_column(String(30), default="registered")
+    topic: Mapped[str | None] = mapped_column(String(80))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[str | None] = mapped_column(String(80))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    citizen_name: Mapped[str | None] = mapped_column(String(300))
+    citizen_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    citizen_address: Mapped[str | None] = mapped_column(Text)
+    citizen_phone: Mapped[str | None] = mapped_column(String(60))
+    district: Mapped[str | None] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(5), default="uk")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
+    repeat_status: Mapped[str] = mapped_column(String(20), default="primary")
+    related_appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"))
+    mass_group: Mapped[str | None] = mapped_column(String(64), index=True)
+    collective: Mapped[bool] = mapped_column(Boolean, default=False)
+    signatories: Mapped[int] = mapped_column(Integer, default=1)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    privileged_category: Mapped[str | None] = mapped_column(String(60))
+    priority: Mapped[int] = mapped_column(Integer, default=0)  # 1 = first-priority (Art. 20)
+    extended_days: Mapped[int] = mapped_column(Integer, default=0)
+    delivery_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    inbound_id: Mapped[int | None] = mapped_column(BigInteger)  # no FK: avoids a cycle
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    department: Mapped[Department | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("reg_year", "reg_seq"),
+        Index("ix_appeal_state_due_date", "state", "due_date"),
+    )
+
+
+class Attachment(Base):
+    """An attachment of an inbound message; its bytes are in the raw store by sha256."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_message.id"), index=True)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(512))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AppealEvent(Base):
+    """Append-only history of an appeal: what happened, who did it, why."""
+
+    __tablename__ = "appeal_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    type: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(120), default="system")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class OutboundMessage(Base):
+    """The transactional outbox: a fully rendered message and its delivery state.
+
+    state: queued -> sending -> sent | failed (permanent) ; `next_attempt_at` drives
+    retries with backoff. `raw` is exactly what goes on the wire.
+    """
+
+    __tablename__ = "outbound_message"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    envelope_from: Mapped[str] = mapped_column(String(320))
+    recipients: Mapped[list[str]] = mapped_column(JSONType)
+    audience: Mapped[str] = mapped_column(String(20))  # citizen | department | admin | other
+    subject: Mapped[str] = mapped_column(Text)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    automatic: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failed_recipients: Mapped[list[str]] = mapped_column(JSONType, default=list)
+
+    __table_args__ = (Index("ix_outbound_message_state_next", "state", "next_attempt_at"),)
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound_message.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(20))  # sent | temporary | permanent
+    code: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ReminderSent(Base):
+    """A reminder or escalation step done for an appeal; the unique key makes it once-only."""
+
+    __tablename__ = "reminder_sent"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"))
+    step_key: Mapped[str] = mapped_column(String(60))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_message.id"))
+
+    __table_args__ = (UniqueConstraint("appeal_id", "step_key"),)
+
+
+class RegistrationCounter(Base):
+    __tablename__ = "registration_counter"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TrainingLabel(Base):
+    """A topic or department chosen by a person (triage, #redirect, admin): training data."""
+
+    __tablename__ = "training_label"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    topic: Mapped[str | None] = mapped_column(String(80))
+    department_code: Mapped[str | None] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(30))  # triage | redirect | admin
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarOverride(Base):
+    """An admin-set day off or working day (moved days, martial-law rules)."""
+
+    __tablename__ = "calendar_override"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Lock(Base):
+    """Named singleton leases (e.g. one scheduler tick at a time across hosts)."""
+
+    __tablename__ = "lease_lock"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(120))
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime)

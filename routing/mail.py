@@ -1,0 +1,81 @@
+"""Value types that cross the layers: what a message looked like on arrival.
+
+`gateway.parsing` turns raw bytes into a `ParsedMail`; everything in `routing` works on
+these frozen values and never on a third-party parser's objects, so a lenient parser API
+cannot leak into domain decisions. Standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The SMTP envelope (or its equivalent for IMAP and pipe delivery)."""
+
+    source: str  # "smtp", "pipe", "imap:<mailbox name>"
+    mail_from: str | None  # None or "" is the null reverse-path of bounces (RFC 5321 §4.5.5)
+    rcpt_tos: tuple[str, ...] = ()
+    peer: str | None = None
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    email: str  # lower-cased domain part, local part as received
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    content: bytes = field(repr=False, compare=False)
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    """A decoded message. `text` is readable text in Python `str` whatever the wire charset.
+
+    `headers` maps lower-cased header names to their decoded values (RFC 2047 resolved), in
+    the order they appear. `defects` lists what was wrong with the MIME structure or the
+    encodings, in words an admin can act on; an empty tuple means a clean parse.
+    """
+
+    raw: bytes = field(repr=False, compare=False)
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    from_addr: Address | None
+    reply_to: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    subject: str
+    date: datetime | None
+    headers: Mapping[str, tuple[str, ...]]
+    content_type: str
+    text: str
+    html: str | None
+    charset: str | None
+    attachments: tuple[AttachmentInfo, ...] = ()
+    defects: tuple[str, ...] = ()
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, or None when it is absent."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    def header_all(self, name: str) -> tuple[str, ...]:
+        return tuple(self.headers.get(name.lower(), ()))
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
