@@ -201,6 +201,8 @@ class OutboundMessage(Base):
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     envelope_from: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(JSONType)
+    # Lower-cased first recipient, indexed: the per-recipient daily cap counts by it.
+    first_recipient: Mapped[str] = mapped_column(String(320), index=True)
     audience: Mapped[str] = mapped_column(String(20))  # citizen | department | admin | other
     subject: Mapped[str] = mapped_column(Text)
     raw: Mapped[bytes] = mapped_column(LargeBinary)

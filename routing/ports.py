@@ -6,10 +6,12 @@ their own. Nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from classifier.types import Prediction
 
 
 class Clock(Protocol):
@@ -18,13 +20,38 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-@dataclass(frozen=True)
-class TopicPrediction:
-    label: str
-    score: float
-    top_k: tuple[tuple[str, float], ...]
-    model_version: str
+# The classifier's own value type is what crosses into routing.
+TopicPrediction = Prediction
 
 
 class TopicClassifier(Protocol):
-    def predict(self, texts: Sequence[str]) -> list[TopicPrediction]: ...
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+@dataclass(frozen=True)
+class AttachmentRef:
+    """An attachment to put on an outgoing message: bytes are fetched from the raw store."""
+
+    filename: str
+    content_type: str
+    sha256: str
+
+
+class NoticeSink(Protocol):
+    """Where routing puts the mail it wants sent. The gateway renders the template named by
+    `kind` (`<audience>/<event>`) and writes an outbox row in the caller's transaction.
+    Returns the Message-ID of the queued message."""
+
+    def add(
+        self,
+        kind: str,
+        *,
+        to: Sequence[str],
+        context: Mapping[str, Any],
+        appeal_id: int | None,
+        language: str = "uk",
+        reply_token_for: int | None = None,
+        thread_with: Sequence[str] = (),
+        attachments: Sequence[AttachmentRef] = (),
+        automatic: bool = True,
+    ) -> str | None: ...

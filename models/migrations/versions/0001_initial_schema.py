@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 23:27:59.064751
+Create Date: 2026-11-22 23:33:55.066574
 """
 from alembic import op
 import sqlalchemy as sa
@@ -153,6 +153,7 @@ def upgrade() -> None:
     sa.Column('message_id', sa.String(length=255), nullable=False),
     sa.Column('envelope_from', sa.String(length=320), nullable=False),
     sa.Column('recipients', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('first_recipient', sa.String(length=320), nullable=False),
     sa.Column('audience', sa.String(length=20), nullable=False),
     sa.Column('subject', sa.Text(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
@@ -171,6 +172,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_message_appeal_id'), ['appeal_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbound_message_first_recipient'), ['first_recipient'], unique=False)
         batch_op.create_index('ix_outbound_message_state_next', ['state', 'next_attempt_at'], unique=False)
 
     op.create_table('training_label',
@@ -269,6 +271,7 @@ def downgrade() -> None:
     op.drop_table('training_label')
     with op.batch_alter_table('outbound_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbound_message_state_next')
+        batch_op.drop_index(batch_op.f('ix_outbound_message_first_recipient'))
         batch_op.drop_index(batch_op.f('ix_outbound_message_appeal_id'))
 
     op.drop_table('outbound_message')

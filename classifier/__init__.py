@@ -1,0 +1,1 @@
+"""Topic classifier: a pure scikit-learn component (no database, no mail)."""

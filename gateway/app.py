@@ -1,0 +1,237 @@
+"""The composition root: the one place that knows which concrete classes are used.
+
+`build_app(settings)` wires the engine, stores, clock, classifier, renderer, transport and
+pipeline dependencies into an `App`; commands and tests receive an `App` and nothing
+reads global state. `prepare(app)` brings the database to the current schema, syncs the
+departments from settings and trains the starter model on first run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifier.types import Prediction
+from gateway.clock import SystemClock
+from gateway.errors import SettingsError
+from gateway.ingest import Ingest
+from gateway.notify import Notifier, OutboundConfig, Renderer
+from gateway.outbox import OutboxSender
+from gateway.rawstore import RawStore
+from gateway.settings import Settings
+from gateway.transport import DirectoryTransport, MailTransport, SmtpTransport
+from gateway.worker import Worker
+from models import CalendarOverride, Department
+from models.db import make_engine, make_session_factory
+from models.migrate import upgrade
+from routing.deadlines import DeadlineRules, WorkCalendar
+from routing.mail import ParsedMail
+from routing.pipeline import PipelineConfig, PipelineDeps
+from routing.ports import Clock
+from routing.registration import RegistrationConfig
+from routing.rules import RoutingConfig
+from routing.screening import ScreeningContext
+from routing.tokens import ReplyAddressCodec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    sessions: sessionmaker[Session]
+    rawstore: RawStore
+    renderer: Renderer
+    codec: ReplyAddressCodec
+    transport: MailTransport
+    outbound: OutboundConfig
+    rules: DeadlineRules
+    classifier: Any = None  # an object with .current() -> model with .predict(), or None
+    wakeup_worker: threading.Event = field(default_factory=threading.Event)
+    wakeup_sender: threading.Event = field(default_factory=threading.Event)
+
+    # -- factories ----------------------------------------------------------------------
+    def calendar(self) -> WorkCalendar:
+        with self.sessions() as session:
+            overrides = {o.day: o.working for o in session.scalars(select(CalendarOverride))}
+        return WorkCalendar(self.rules, overrides)
+
+    def ingest(self) -> Ingest:
+        return Ingest(self.sessions, self.rawstore, self.clock, on_commit=self.wakeup_worker.set)
+
+    def notifier(self, session: Session) -> Notifier:
+        return Notifier(
+            session, self.renderer, self.outbound, self.codec, self.rawstore, self.clock
+        )
+
+    def pipeline_config(self) -> PipelineConfig:
+        s = self.settings
+        intake = {a.lower(): d.code for d in s.departments for a in d.intake_addresses}
+        ours = set(s.accepted_recipients()) | {s.outbound.from_address.lower()}
+        return PipelineConfig(
+            registration=RegistrationConfig(
+                number_format=s.registration.number_format,
+                appeal_series=s.registration.appeal_series,
+                info_request_series=s.registration.info_request_series,
+                info_request_addresses=frozenset(
+                    a.lower() for a in s.routing.info_request_addresses
+                ),
+            ),
+            routing=RoutingConfig(
+                triage_code=s.routing.triage_department,
+                min_confidence=s.routing.min_confidence,
+                topics=dict(s.routing.topics),
+                department_by_intake=intake,
+            ),
+            screening=ScreeningContext(
+                our_addresses=frozenset(ours),
+                message_id_domain=s.outbound.message_id_domain,
+                spam_flag_header=s.screening.spam_flag_header,
+                spam_score_header=s.screening.spam_score_header,
+                spam_threshold=s.screening.spam_threshold,
+                max_size=s.smtp_server.max_message_size,
+            ),
+            timezone=s.deadlines.timezone,
+            instance={
+                "name": s.instance.name,
+                "name_en": s.instance.name_en,
+                "admin_email": s.instance.admin_email,
+            },
+        )
+
+    def pipeline_deps(self) -> PipelineDeps:
+        return PipelineDeps(
+            clock=self.clock,
+            config=self.pipeline_config(),
+            calendar=self.calendar(),
+            codec=self.codec,
+        )
+
+    def predict(self, parsed: ParsedMail) -> Prediction | None:
+        model = self.classifier.current() if self.classifier is not None else None
+        if model is None:
+            return None
+        text = f"{parsed.subject}\n{parsed.text}".strip()
+        return model.predict([text])[0]  # type: ignore[no-any-return]
+
+    def worker(self) -> Worker:
+        w = self.settings.worker
+        return Worker(
+            self.sessions,
+            self.rawstore,
+            self.clock,
+            self.pipeline_deps(),
+            self.notifier,
+            self.predict,
+            max_attempts=w.max_attempts,
+            lease=timedelta(seconds=w.lease_seconds),
+        )
+
+    def sender(self) -> OutboxSender:
+        o = self.settings.outbound
+        return OutboxSender(
+            self.sessions,
+            self.transport,
+            self.clock,
+            retry_for=timedelta(hours=o.retry_for_hours),
+            first_retry=timedelta(seconds=o.first_retry_seconds),
+        )
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    transport: MailTransport | None = None,
+    classifier: Any = None,
+    require_secrets: bool = True,
+) -> App:
+    s = settings
+    key = s.secret(s.outbound.token_secret_env)
+    if key is None:
+        if require_secrets:
+            raise SettingsError(
+                f"environment variable {s.outbound.token_secret_env} (the reply-token key, "
+                "outbound.token_secret_env) is not set"
+            )
+        key = "unset-key-for-read-only-commands"
+    s.var_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(s.database_url)
+    if transport is None:
+        if s.outbound.relay_host:
+            transport = SmtpTransport(
+                s.outbound.relay_host,
+                s.outbound.relay_port,
+                starttls=s.outbound.starttls,
+                username=s.outbound.username,
+                password=s.secret(s.outbound.password_env),
+                local_hostname=s.smtp_server.hostname,
+            )
+        else:
+            transport = DirectoryTransport(s.outbox_dir)
+    if classifier is None:
+        classifier = _classifier_loader(s)
+    return App(
+        settings=s,
+        clock=clock or SystemClock(),
+        engine=engine,
+        sessions=make_session_factory(engine),
+        rawstore=RawStore(s.raw_dir),
+        renderer=Renderer(s.template_dirs, s.instance.default_language),
+        codec=ReplyAddressCodec(
+            key=key.encode(),
+            local=s.outbound.reply_local,
+            delimiter=s.outbound.plus_delimiter,
+            domain=s.outbound.reply_domain,
+        ),
+        transport=transport,
+        outbound=OutboundConfig(
+            from_address=s.outbound.from_address,
+            from_name=s.outbound.from_name,
+            message_id_domain=s.outbound.message_id_domain,
+            reply_domain=s.outbound.reply_domain,
+            plus_delimiter=s.outbound.plus_delimiter,
+            max_per_recipient_per_day=s.outbound.max_per_recipient_per_day,
+        ),
+        rules=DeadlineRules(**s.deadlines.model_dump()),
+        classifier=classifier,
+    )
+
+
+def _classifier_loader(s: Settings) -> Any:
+    return None
+
+
+def prepare(app: App) -> None:
+    """Schema to head, departments synced from settings, starter model on first run."""
+    upgrade(app.engine)
+    sync_departments(app)
+
+
+def sync_departments(app: App) -> None:
+    with app.sessions.begin() as session:
+        existing = {d.code: d for d in session.scalars(select(Department))}
+        for d in app.settings.departments:
+            row = existing.get(d.code) or Department(code=d.code)
+            row.name = d.name
+            row.email = d.email
+            row.intake_addresses = [a.lower() for a in d.intake_addresses]
+            row.staff_addresses = [a.lower() for a in d.staff_addresses]
+            row.staff_domains = [a.lower() for a in d.staff_domains]
+            row.head_email = d.head_email
+            row.is_triage = d.triage
+            row.digest = d.digest
+            row.active = True
+            session.add(row)
+        configured = {d.code for d in app.settings.departments}
+        for code, row in existing.items():
+            if code not in configured:
+                row.active = False  # kept: appeals still refer to it

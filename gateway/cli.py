@@ -1,0 +1,223 @@
+"""The `appeals` command line: an explicit command table; `main(argv) -> int`.
+
+Exit codes: 0 ok, 1 a known failure (message printed), 2 usage, 75 temporary failure
+(EX_TEMPFAIL from sysexits.h: the MTA's pipe transport keeps the message and retries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway import __version__
+from gateway.app import App, build_app, prepare
+from gateway.errors import GatewayError, SettingsError
+from gateway.settings import Settings, load_settings, missing_secrets, redacted
+
+EX_TEMPFAIL = 75
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.settings)
+
+
+def _app(args: argparse.Namespace, *, require_secrets: bool = True) -> App:
+    from gateway.logsetup import configure
+
+    settings = _settings(args)
+    configure(settings.logging.level)
+    app = build_app(settings, require_secrets=require_secrets)
+    prepare(app)
+    return app
+
+
+# -- processes -------------------------------------------------------------------------
+def _serve(roles: set[str]) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        from gateway.runner import serve
+
+        app = _app(args)
+
+        def ready(port: int) -> None:
+            if port:
+                print(
+                    f"appeal-gateway: SMTP listening on {app.settings.smtp_server.host}:{port}",
+                    flush=True,
+                )
+            print(
+                f"appeal-gateway: running roles {sorted(roles)}; outbox: "
+                f"{app.settings.outbound.relay_host or app.settings.outbox_dir}",
+                flush=True,
+            )
+
+        asyncio.run(serve(app, roles, ready=ready))
+        return 0
+
+    return handler
+
+
+def cmd_inject(args: argparse.Namespace) -> int:
+    try:
+        from routing.mail import Envelope
+
+        app = _app(args)
+        raw = sys.stdin.buffer.read()
+        env = Envelope(
+            source=args.source, mail_from=args.sender, rcpt_tos=tuple(args.recipient or ())
+        )
+        result = app.ingest().accept(raw, env)
+    except Exception as exc:  # anything at all: the MTA must keep the message
+        print(f"appeals inject: temporary failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    print(f"stored inbound {result.inbound_id}{' (duplicate)' if result.duplicate else ''}")
+    return 0
+
+
+def cmd_check_message(args: argparse.Namespace) -> int:
+    from gateway.inspect import check_message
+
+    app = _app(args, require_secrets=False)
+    status = 0
+    for name in args.files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as exc:
+            print(json.dumps({"file": name, "error": str(exc)}, ensure_ascii=False))
+            status = 1
+            continue
+        report = check_message(app, raw)
+        report = {"file": name, **report}
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False, default=str))
+        else:
+            _print_report(report)
+    return status
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    print(f"== {report['file']}")
+    for key in ("parse", "screening", "prediction", "routing", "kind"):
+        if key in report:
+            print(f"{key}: {json.dumps(report[key], ensure_ascii=False, default=str, indent=2)}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from gateway.inspect import status
+
+    app = _app(args, require_secrets=False)
+    data = status(app)
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+    else:
+        for section, values in data.items():
+            print(f"{section}:")
+            if isinstance(values, dict):
+                for k, v in values.items():
+                    print(f"  {k}: {v}")
+            elif isinstance(values, list):
+                for v in values:
+                    print(f"  {v}")
+            else:
+                print(f"  {values}")
+    return 0
+
+
+def cmd_requeue(args: argparse.Namespace) -> int:
+    from gateway.inspect import requeue
+
+    app = _app(args, require_secrets=False)
+    ok = requeue(app, args.id)
+    if not ok:
+        print(f"inbound {args.id} is not held or discarded", file=sys.stderr)
+        return 1
+    print(f"inbound {args.id} requeued")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    _app(args, require_secrets=False)
+    print("database at head")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from models.migrate import current, head
+
+    settings = _settings(args)
+    from models.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    print(f"current: {current(engine)}  head: {head(engine)}")
+    return 0
+
+
+def cmd_settings_check(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(json.dumps(redacted(settings), ensure_ascii=False, indent=2, default=str))
+    missing = missing_secrets(settings)
+    if missing:
+        print(f"missing environment variables: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    print("settings OK", file=sys.stderr)
+    return 0
+
+
+# -- the table --------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="appeals", description="appeal-gateway administration")
+    p.add_argument("--version", action="version", version=f"appeal-gateway {__version__}")
+    p.add_argument(
+        "--settings", help="settings file (default: $APPEALS_SETTINGS or ./settings.toml)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Handler, help_: str, parent: Any = sub) -> argparse.ArgumentParser:
+        sp = parent.add_parser(name, help=help_)
+        sp.set_defaults(handler=handler)
+        return sp
+
+    add("run", _serve({"smtp", "work", "send", "tick", "imap"}), "everything in one process")
+    add("serve-smtp", _serve({"smtp"}), "the SMTP listener only")
+    add("work", _serve({"work"}), "the pipeline worker only")
+    add("send", _serve({"send"}), "the outbox sender only")
+    sp = add("inject", cmd_inject, "store one message from stdin (MTA pipe); exit 75 on failure")
+    sp.add_argument("--source", default="pipe")
+    sp.add_argument("--sender", default=None, help="envelope sender")
+    sp.add_argument("--recipient", action="append", help="envelope recipient (repeatable)")
+    sp = add("check-message", cmd_check_message, "dry run: how would these messages be handled")
+    sp.add_argument("files", nargs="+")
+    sp.add_argument("--json", action="store_true")
+    sp = add("status", cmd_status, "counts by state, queues, failures")
+    sp.add_argument("--json", action="store_true")
+    sp = add("requeue", cmd_requeue, "put a held message back into the pipeline")
+    sp.add_argument("id", type=int)
+    db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
+    add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
+    add("current", cmd_db_current, "show the schema revision", db)
+    st = add("settings", lambda a: 2, "settings").add_subparsers(
+        dest="settings_command", required=True
+    )
+    add("check", cmd_settings_check, "validate and print the effective settings", st)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SettingsError as exc:
+        print(f"appeals: settings error: {exc}", file=sys.stderr)
+        return 1
+    except GatewayError as exc:
+        print(f"appeals: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,171 @@
+"""Making received mail durable: the one entry point for SMTP, IMAP and pipe delivery.
+
+`Ingest.accept_batch` stores the raw bytes (see `gateway.rawstore`) and inserts one
+`inbound_message` row per message in ONE transaction. It returns only after both are on
+disk; callers answer 250 / exit 0 / move the IMAP message only after it returns, and
+answer 451 / exit 75 / leave the IMAP message alone if it raises (GUIDE §4.5).
+
+The same bytes received twice (an SMTP client retrying after a lost 250, an IMAP message
+fetched again after a reconnect) are one message: the sha256 is unique, and the second
+arrival returns the first row with `duplicate=True`.
+
+`GroupCommitter` is the asyncio side for the SMTP listener: messages that arrive while a
+batch is being committed wait and are committed together in the next one (group commit),
+so intake costs one flush and one transaction per batch rather than per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.errors import IngestError
+from gateway.rawstore import RawStore
+from models import InboundMessage
+from routing.mail import Envelope
+from routing.ports import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IncomingItem:
+    raw: bytes
+    envelope: Envelope
+    mailbox: str | None = None
+    uidvalidity: int | None = None
+    uid: int | None = None
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    inbound_id: int
+    sha256: str
+    duplicate: bool
+
+
+class Ingest:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        rawstore: RawStore,
+        clock: Clock,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._raw = rawstore
+        self._clock = clock
+        self._on_commit = on_commit
+
+    def accept(self, raw: bytes, envelope: Envelope) -> AcceptResult:
+        return self.accept_batch([IncomingItem(raw, envelope)])[0]
+
+    def accept_batch(self, items: Sequence[IncomingItem]) -> list[AcceptResult]:
+        """Durably store all items; raises IngestError if any part could not be made durable."""
+        if not items:
+            return []
+        try:
+            shas = self._raw.put_many([it.raw for it in items])
+            results = self._insert(items, shas)
+        except Exception as exc:
+            log.exception("ingest failed for a batch of %d message(s)", len(items))
+            raise IngestError(f"could not store message: {type(exc).__name__}") from exc
+        if self._on_commit is not None:
+            self._on_commit()
+        return results
+
+    def _insert(self, items: Sequence[IncomingItem], shas: list[str]) -> list[AcceptResult]:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            existing = dict(
+                session.execute(
+                    select(InboundMessage.raw_sha256, InboundMessage.id).where(
+                        InboundMessage.raw_sha256.in_(set(shas))
+                    )
+                ).all()
+            )
+            new_rows: dict[str, InboundMessage] = {}
+            for item, sha in zip(items, shas, strict=True):
+                if sha in existing or sha in new_rows:
+                    continue
+                env = item.envelope
+                row = InboundMessage(
+                    raw_sha256=sha,
+                    size=len(item.raw),
+                    source=env.source,
+                    mail_from=env.mail_from,
+                    rcpt_tos=list(env.rcpt_tos),
+                    peer=env.peer,
+                    mailbox=item.mailbox,
+                    uidvalidity=item.uidvalidity,
+                    uid=item.uid,
+                    received_at=now,
+                    state="received",
+                    attempts=0,
+                    info={},
+                )
+                session.add(row)
+                new_rows[sha] = row
+            session.flush()
+            ids = {**existing, **{sha: row.id for sha, row in new_rows.items()}}
+        out = []
+        seen: set[str] = set()
+        for sha in shas:
+            out.append(AcceptResult(ids[sha], sha, duplicate=sha in existing or sha in seen))
+            seen.add(sha)
+        n_dup = sum(r.duplicate for r in out)
+        log.info("stored %d message(s), %d duplicate(s)", len(out) - n_dup, n_dup)
+        return out
+
+
+class GroupCommitter:
+    """Collects concurrent submissions and commits them in batches off the event loop."""
+
+    def __init__(self, ingest: Ingest, max_batch: int = 64) -> None:
+        self._ingest = ingest
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[IncomingItem, asyncio.Future[AcceptResult]]] | None
+        self._queue = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="group-committer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def submit(self, item: IncomingItem) -> AcceptResult:
+        if self._queue is None:
+            raise IngestError("group committer not started")
+        fut: asyncio.Future[AcceptResult] = asyncio.get_running_loop().create_future()
+        await self._queue.put((item, fut))
+        return await fut
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            items = [it for it, _ in batch]
+            try:
+                # Database and fsync work must not block the event loop (issue 2).
+                results = await asyncio.to_thread(self._ingest.accept_batch, items)
+            except Exception as exc:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+                continue
+            for (_, fut), res in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(res)

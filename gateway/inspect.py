@@ -1,0 +1,139 @@
+"""Read-only views for admins: a dry run of one message, the status board, requeue.
+
+`check_message` has no side effects: it parses, screens, classifies and routes in memory
+and writes nothing, so an admin can see why a message was (or would be) handled as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import func, select
+
+from gateway.app import App
+from gateway.parsing import parse
+from models import Appeal, InboundMessage, MailboxCursor, OutboundMessage
+from routing.mail import Envelope
+from routing.pipeline import all_recipients
+from routing.registration import detect_kind
+from routing.rules import route
+from routing.screening import screen
+
+
+def parse_summary(parsed: Any) -> dict[str, Any]:
+    try:
+        from gateway.parsing import to_dict  # richer summary when the parser provides one
+
+        return to_dict(parsed)  # type: ignore[no-any-return]
+    except ImportError:
+        return {
+            "charset": parsed.charset,
+            "subject": parsed.subject,
+            "from": str(parsed.from_addr) if parsed.from_addr else None,
+            "text": parsed.text[:2000],
+            "attachments": [
+                {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
+                for a in parsed.attachments
+            ],
+            "defects": list(parsed.defects),
+        }
+
+
+def check_message(app: App, raw: bytes) -> dict[str, Any]:
+    try:
+        parsed = parse(raw)
+    except Exception as exc:
+        return {"parse": {"error": f"{type(exc).__name__}: {exc}"}}
+    cfg = app.pipeline_config()
+    env = Envelope(source="check", mail_from=None, rcpt_tos=())
+    verdict = screen(parsed, env, cfg.screening)
+    report: dict[str, Any] = {
+        "parse": parse_summary(parsed),
+        "screening": {
+            "action": verdict.action,
+            "rule": verdict.rule,
+            "reason": verdict.reason,
+            "hits": list(verdict.hits),
+        },
+    }
+    recipients = all_recipients(parsed, env)
+    kind, how = detect_kind(parsed.text, parsed.subject, recipients, cfg.registration)
+    report["kind"] = {"kind": kind, "by": how}
+    prediction = app.predict(parsed)
+    report["prediction"] = asdict(prediction) if prediction else None
+    decision = route(recipients, prediction, cfg.routing)
+    report["routing"] = asdict(decision)
+    return report
+
+
+def status(app: App) -> dict[str, Any]:
+    with app.sessions() as s:
+        inbound = dict(
+            s.execute(
+                select(InboundMessage.state, func.count()).group_by(InboundMessage.state)
+            ).all()
+        )
+        held = dict(
+            s.execute(
+                select(InboundMessage.reason, func.count())
+                .where(InboundMessage.state == "held")
+                .group_by(InboundMessage.reason)
+            ).all()
+        )
+        oldest = s.scalar(
+            select(func.min(InboundMessage.received_at)).where(
+                InboundMessage.state.in_(("received", "processing"))
+            )
+        )
+        outbound = dict(
+            s.execute(
+                select(OutboundMessage.state, func.count()).group_by(OutboundMessage.state)
+            ).all()
+        )
+        appeals = dict(s.execute(select(Appeal.state, func.count()).group_by(Appeal.state)).all())
+        failures = [
+            {"id": o.id, "kind": o.kind, "attempts": o.attempts, "error": o.last_error}
+            for o in s.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.state == "failed")
+                .order_by(OutboundMessage.id.desc())
+                .limit(10)
+            )
+        ]
+        mailboxes = [
+            {
+                "name": c.name,
+                "last_uid": c.last_uid,
+                "failures": c.failures,
+                "last_error": c.last_error,
+                "last_success_at": c.last_success_at,
+            }
+            for c in s.scalars(select(MailboxCursor))
+        ]
+    return {
+        "inbound": inbound,
+        "held_by_reason": held,
+        "queue": {
+            "unprocessed": inbound.get("received", 0) + inbound.get("processing", 0),
+            "oldest_unprocessed": oldest,
+            "outbox_pending": outbound.get("queued", 0) + outbound.get("sending", 0),
+        },
+        "outbound": outbound,
+        "appeals": appeals,
+        "outbox_failures": failures,
+        "mailboxes": mailboxes,
+    }
+
+
+def requeue(app: App, inbound_id: int) -> bool:
+    with app.sessions.begin() as s:
+        row = s.get(InboundMessage, inbound_id)
+        if row is None or row.state not in ("held", "discarded"):
+            return False
+        row.state = "received"
+        row.reason = None
+        row.attempts = 0
+        row.lease_until = None
+    app.wakeup_worker.set()
+    return True

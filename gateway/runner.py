@@ -1,0 +1,113 @@
+"""Process roles and the all-in-one `run`: SMTP listener, worker, sender and ticker.
+
+The listener lives on the asyncio loop; the worker, the sender and the scheduler tick run
+in their own threads (their database work is synchronous) and are woken early when intake
+commits or the worker queues mail. SIGTERM and SIGINT stop everything cleanly; a SIGKILL
+loses nothing because every state lives in the database and the raw store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from gateway.app import App
+from gateway.ingest import GroupCommitter
+from gateway.smtp_server import IntakeHandler, bound_port, make_acceptor, start_server
+
+log = logging.getLogger(__name__)
+
+
+def loop_thread(
+    name: str,
+    step: Callable[[], int],
+    stop: threading.Event,
+    wakeup: threading.Event,
+    idle: float,
+) -> threading.Thread:
+    def body() -> None:
+        while not stop.is_set():
+            try:
+                n = step()
+            except Exception:
+                log.exception("%s step failed", name)
+                n = 0
+            if n == 0:
+                wakeup.wait(idle)
+                wakeup.clear()
+
+    t = threading.Thread(target=body, name=name, daemon=True)
+    t.start()
+    return t
+
+
+def start_background_roles(
+    app: App, roles: set[str], stop: threading.Event
+) -> list[threading.Thread]:
+    idle = app.settings.worker.idle_sleep_seconds
+    threads = []
+    if "work" in roles:
+        worker = app.worker()
+        batch = app.settings.worker.batch
+
+        def work_step() -> int:
+            n = worker.run_once(batch)
+            if n:
+                app.wakeup_sender.set()
+            return n
+
+        threads.append(loop_thread("worker", work_step, stop, app.wakeup_worker, idle))
+    if "send" in roles:
+        sender = app.sender()
+        threads.append(
+            loop_thread("sender", lambda: sender.run_once(20), stop, app.wakeup_sender, idle)
+        )
+    return threads
+
+
+async def serve(app: App, roles: set[str], *, ready: Callable[[int], None] | None = None) -> None:
+    stop = threading.Event()
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stopped.set)
+    threads = start_background_roles(app, roles, stop)
+    server = None
+    committer = None
+    port = 0
+    if "smtp" in roles:
+        s = app.settings
+        committer = GroupCommitter(app.ingest(), s.smtp_server.max_batch)
+        await committer.start()
+        handler = IntakeHandler(
+            committer, make_acceptor(s.accepted_recipients(), s.outbound.reply_domain)
+        )
+        server = await start_server(
+            handler,
+            s.smtp_server.host,
+            s.smtp_server.port,
+            hostname=s.smtp_server.hostname,
+            data_size_limit=s.smtp_server.max_message_size,
+        )
+        port = bound_port(server)
+    if ready is not None:
+        ready(port)
+    try:
+        await stopped.wait()
+    finally:
+        log.info("stopping")
+        if server is not None:
+            server.close()
+            await server.wait_closed()
+        if committer is not None:
+            await committer.stop()
+        stop.set()
+        app.wakeup_worker.set()
+        app.wakeup_sender.set()
+        for t in threads:
+            t.join(timeout=10)

@@ -1,0 +1,135 @@
+"""The worker: claims stored messages and runs the pipeline for each in one transaction.
+
+Mailman's runner loop, with rows instead of queue files:
+- a claim sets a lease and counts the attempt *before* any work, so a message that kills
+  the process (SIGKILL, OOM) is counted too and retried when its lease expires;
+- parsing and classification happen before the write transaction opens (they are pure
+  and slow-ish; SQLite has one writer and intake must not wait on them);
+- any exception rolls the message's transaction back; a separate short transaction
+  records the error class (never message content: personal data stays out of logs and
+  error columns) and, after `max_attempts`, holds the message with reason `crash`;
+- one bad message never blocks the others; `appeals requeue ID` puts a held one back.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from classifier.types import Prediction
+from gateway.errors import ParseError
+from gateway.parsing import parse
+from gateway.rawstore import RawStore
+from models import InboundMessage
+from models.claims import claim_inbound
+from routing.mail import ParsedMail
+from routing.pipeline import Outcome, PipelineDeps, process
+from routing.ports import Clock, NoticeSink
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        rawstore: RawStore,
+        clock: Clock,
+        deps: PipelineDeps,
+        notifier_for: Callable[[Session], NoticeSink],
+        predict: Callable[[ParsedMail], Prediction | None],
+        *,
+        max_attempts: int = 3,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.sessions = sessions
+        self.rawstore = rawstore
+        self.clock = clock
+        self.deps = deps
+        self.notifier_for = notifier_for
+        self.predict = predict
+        self.max_attempts = max_attempts
+        self.lease = lease
+
+    def run_once(self, limit: int = 20) -> int:
+        with self.sessions.begin() as session:
+            ids = claim_inbound(session, self.clock.now(), limit, self.lease)
+        for inbound_id in ids:
+            self.process_one(inbound_id)
+        return len(ids)
+
+    def process_one(self, inbound_id: int) -> Outcome | None:
+        with self.sessions() as session:
+            row = session.get(InboundMessage, inbound_id)
+            if row is None or row.state != "processing":
+                return None
+            sha, attempts = row.raw_sha256, row.attempts
+        if attempts > self.max_attempts:
+            # It already failed (or killed a worker) max_attempts times.
+            self._finish_failed(inbound_id, "crash", "too many failed attempts", hold=True)
+            return None
+        try:
+            raw = self.rawstore.get(sha)
+            parsed = parse(raw)
+        except FileNotFoundError:
+            self._finish_failed(inbound_id, "raw-missing", "raw bytes not in the store", hold=True)
+            return None
+        except ParseError as exc:
+            self._finish_failed(inbound_id, "unparseable", str(exc)[:500], hold=True)
+            return None
+        except Exception as exc:
+            self._record_error(inbound_id, exc)
+            return None
+        try:
+            prediction = self.predict(parsed)
+            with self.sessions.begin() as session:
+                row = session.get(InboundMessage, inbound_id)
+                assert row is not None
+                outcome = process(
+                    session, row, parsed, prediction, self.deps, self.notifier_for(session)
+                )
+                row.state = outcome.state
+                row.reason = outcome.reason
+                row.role = outcome.role
+                row.appeal_id = outcome.appeal_id
+                row.lease_until = None
+                row.processed_at = self.clock.now()
+            log.info("inbound %d -> %s (%s)", inbound_id, outcome.state, outcome.reason)
+            return outcome
+        except Exception as exc:
+            self._record_error(inbound_id, exc)
+            return None
+
+    def _record_error(self, inbound_id: int, exc: BaseException) -> None:
+        # Only the exception class and the innermost frame: messages of exceptions raised
+        # while handling mail may quote the mail.
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "?"
+        detail = f"{type(exc).__name__} at {where}"
+        log.error("inbound %d failed: %s", inbound_id, detail)
+        with self.sessions.begin() as session:
+            row = session.get(InboundMessage, inbound_id)
+            if row is None:
+                return
+            row.detail = detail
+            row.lease_until = None
+            if row.attempts >= self.max_attempts:
+                row.state, row.reason = "held", "crash"
+            else:
+                row.state = "received"
+
+    def _finish_failed(self, inbound_id: int, reason: str, detail: str, *, hold: bool) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(InboundMessage, inbound_id)
+            if row is None:
+                return
+            row.state = "held" if hold else "discarded"
+            row.reason = reason
+            row.detail = detail
+            row.lease_until = None
+            row.processed_at = self.clock.now()
+        log.warning("inbound %d held: %s", inbound_id, reason)

@@ -1,0 +1,51 @@
+"""Which department answers an appeal: rules an admin controls, in a fixed order.
+
+1. `address`: the citizen wrote to a department's own intake address: that department.
+2. `topic`: the classifier's topic, if its confidence reaches `min_confidence`, looked up in
+   the topic -> department table of settings.
+3. `triage`: anything else (no model, low confidence, a topic with no department) goes to
+   the triage department, where a person decides; that decision becomes a training label.
+Every decision carries a short machine-readable reason for the event log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from classifier.types import Prediction
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    triage_code: str
+    min_confidence: float
+    topics: Mapping[str, str]
+    department_by_intake: Mapping[str, str]  # lower-cased address -> department code
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    department_code: str
+    rule: str
+    reason: str
+
+
+def route(
+    recipients: Sequence[str], prediction: Prediction | None, cfg: RoutingConfig
+) -> RoutingDecision:
+    for rcpt in recipients:
+        code = cfg.department_by_intake.get(rcpt.lower())
+        if code is not None:
+            return RoutingDecision(code, "address", f"address:{rcpt.lower()}")
+    if prediction is None:
+        return RoutingDecision(cfg.triage_code, "triage", "no-model")
+    score = f"{prediction.score:.2f}"
+    if prediction.score < cfg.min_confidence:
+        return RoutingDecision(
+            cfg.triage_code, "triage", f"low-confidence topic:{prediction.label} p={score}"
+        )
+    code = cfg.topics.get(prediction.label)
+    if code is None:
+        return RoutingDecision(cfg.triage_code, "triage", f"unmapped topic:{prediction.label}")
+    return RoutingDecision(code, "topic", f"topic:{prediction.label} p={score}")
