@@ -143,6 +143,7 @@ class App:
             self.clock,
             retry_for=timedelta(hours=o.retry_for_hours),
             first_retry=timedelta(seconds=o.first_retry_seconds),
+            lease=timedelta(seconds=self.settings.worker.lease_seconds),
         )
 
 

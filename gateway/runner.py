@@ -69,12 +69,19 @@ def start_background_roles(
     return threads
 
 
-async def serve(app: App, roles: set[str], *, ready: Callable[[int], None] | None = None) -> None:
+async def serve(
+    app: App,
+    roles: set[str],
+    *,
+    ready: Callable[[int], None] | None = None,
+    stopped: asyncio.Event | None = None,
+) -> None:
+    """Run the roles until SIGTERM/SIGINT or until `stopped` is set."""
     stop = threading.Event()
     loop = asyncio.get_running_loop()
-    stopped = asyncio.Event()
+    stopped = stopped or asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stopped.set)
     threads = start_background_roles(app, roles, stop)
     server = None

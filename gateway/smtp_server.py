@@ -44,9 +44,7 @@ class IntakeHandler:
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: SmtpSession, envelope: SmtpEnvelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: SmtpEnvelope) -> str:
         raw = envelope.original_content
         if raw is None:
             return "451 4.3.0 No message data"

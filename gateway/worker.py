@@ -82,7 +82,11 @@ class Worker:
             self._finish_failed(inbound_id, "unparseable", str(exc)[:500], hold=True)
             return None
         except Exception as exc:
-            self._record_error(inbound_id, exc)
+            # Parsing is deterministic: retrying the same bytes cannot help, so the message
+            # is held at once with the error class for an admin (and a parser fix).
+            self._finish_failed(
+                inbound_id, "unparseable", f"parser crashed: {type(exc).__name__}", hold=True
+            )
             return None
         try:
             prediction = self.predict(parsed)

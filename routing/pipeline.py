@@ -129,6 +129,12 @@ def process(
     recipients = all_recipients(parsed, envelope)
     if any(deps.codec.is_reply_domain(r) for r in recipients):
         return Outcome("held", "unmatched-reply", role="reply")
+    # Nothing a person could answer: no address to answer to, or no content at all.
+    # Held for a person rather than dropped: the law does not allow silently ignoring mail.
+    if (parsed.reply_to or parsed.from_addr) is None:
+        return Outcome("held", "no-sender")
+    if not parsed.text.strip() and not parsed.attachments:
+        return Outcome("held", "empty")
     return register_new(session, inbound, parsed, prediction, recipients, deps, notices)
 
 

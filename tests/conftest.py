@@ -1,0 +1,195 @@
+"""Shared fixtures: settings factory, apps on a temporary SQLite, a capturing SMTP relay,
+PostgreSQL. Servers that cannot be started skip with the reason, except under CI=true,
+where a missing server is a failure (never a silent skip)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from gwtest import free_port
+
+from gateway.app import App, build_app, prepare
+from gateway.settings import Settings, settings_from_dict
+
+REPO = Path(__file__).resolve().parent.parent
+TOKEN_ENV = {"APPEALS_TOKEN_KEY": "test-token-key"}
+
+
+def missing_server(reason: str) -> None:
+    """Skip locally, fail in CI."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"required test server missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+def corpora_dir() -> Path:
+    return Path(os.environ.get("APPEALS_CORPORA", REPO.parent / "shared" / "corpora"))
+
+
+def base_settings_dict(var_dir: Path) -> dict[str, Any]:
+    """The shipped settings.toml with the var dir moved into the test's tmp dir."""
+    import tomllib
+
+    with (REPO / "settings.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    data["paths"]["var_dir"] = str(var_dir)
+    data["smtp_server"]["port"] = 0
+    data["classifier"]["train_on_first_run"] = False
+    return data
+
+
+def deep_update(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    for k, v in patch.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            deep_update(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def factory(patch: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+        data = deep_update(base_settings_dict(tmp_path / "var"), patch or {})
+        return settings_from_dict(data, base_dir=REPO, env={**TOKEN_ENV, **(env or {})})
+
+    return factory
+
+
+@pytest.fixture
+def make_app(make_settings: Callable[..., Settings]) -> Callable[..., App]:
+    def factory(patch: dict[str, Any] | None = None, **kwargs: Any) -> App:
+        app = build_app(make_settings(patch), **kwargs)
+        prepare(app)
+        return app
+
+    return factory
+
+
+@dataclass
+class CapturedMessage:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+@dataclass
+class CaptureRelay:
+    """An aiosmtpd server that records every message it is given (the test's relay)."""
+
+    host: str
+    port: int
+    messages: list[CapturedMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    refuse: dict[str, str] = field(default_factory=dict)  # rcpt -> SMTP reply
+
+    async def handle_RCPT(
+        self,
+        server: Any,
+        session: Any,
+        envelope: Any,
+        address: str,
+        options: Any,
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(
+                CapturedMessage(
+                    envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)
+                )
+            )
+        return "250 OK"
+
+    def snapshot(self) -> list[CapturedMessage]:
+        with self.lock:
+            return list(self.messages)
+
+
+@pytest.fixture
+def capture_relay() -> Iterator[CaptureRelay]:
+    relay = CaptureRelay("127.0.0.1", free_port())
+    controller = Controller(relay, hostname=relay.host, port=relay.port)
+    controller.start()
+    try:
+        yield relay
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("APPEALS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    try:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
+            pass
+    except Exception as exc:
+        missing_server(f"PostgreSQL not reachable at {url}: {type(exc).__name__}")
+    return url
+
+
+@dataclass
+class RunningGateway:
+    app: App
+    port: int
+    loop: Any
+    stopped: Any
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.stopped.set)
+        self.thread.join(timeout=20)
+
+
+@pytest.fixture
+def run_gateway() -> Iterator[Callable[..., RunningGateway]]:
+    """Start `serve()` for an app in a background thread; stopped at teardown."""
+    import asyncio
+
+    from gateway.runner import serve
+
+    started: list[RunningGateway] = []
+
+    def start(app: App, roles: set[str] | None = None) -> RunningGateway:
+        roles = roles or {"smtp", "work", "send"}
+        ready = threading.Event()
+        box: dict[str, Any] = {}
+
+        def body() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            stopped = asyncio.Event()
+            box["loop"], box["stopped"] = loop, stopped
+
+            def on_ready(port: int) -> None:
+                box["port"] = port
+                ready.set()
+
+            try:
+                loop.run_until_complete(serve(app, roles, ready=on_ready, stopped=stopped))
+            finally:
+                loop.close()
+
+        t = threading.Thread(target=body, daemon=True)
+        t.start()
+        assert ready.wait(30), "gateway did not start"
+        gw = RunningGateway(app, box["port"], box["loop"], box["stopped"], t)
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()

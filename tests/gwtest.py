@@ -1,0 +1,95 @@
+"""Test helpers importable from every test module (tests/ is on the pytest pythonpath):
+running the real `python -m gateway run` process, free ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_settings(tmp: Path, smtp_port: int, relay_port: int, **patch: Any) -> Path:
+    with (REPO / "settings.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    data["paths"]["var_dir"] = str(tmp / "var")
+    data["paths"]["templates"] = str(REPO / "templates")
+    data["smtp_server"]["port"] = smtp_port
+    data["outbound"].update(
+        relay_host="127.0.0.1", relay_port=relay_port, starttls=False, first_retry_seconds=1
+    )
+    data["worker"]["idle_sleep_seconds"] = 0.1
+    data["worker"]["lease_seconds"] = 5
+    for section, values in patch.items():
+        data.setdefault(section, {}).update(values)
+    path = tmp / "settings.toml"
+    path.write_text(_to_toml(data), encoding="utf-8")
+    return path
+
+
+def _to_toml(data: dict[str, Any], prefix: str = "") -> str:
+    """A small TOML writer for the settings shape (tables, arrays of tables, scalars)."""
+    import datetime as dt
+
+    def val(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, (dt.time, dt.date)):
+            return v.isoformat()
+        if isinstance(v, list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{s}"'
+
+    lines, tables, arrays = [], [], []
+    for k, v in data.items():
+        if isinstance(v, dict):
+            tables.append((k, v))
+        elif isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+            arrays.append((k, v))
+        else:
+            lines.append(f"{k} = {val(v)}")
+    out = "\n".join(lines) + "\n"
+    for k, v in tables:
+        name = f"{prefix}{k}"
+        out += f"\n[{name}]\n" + _to_toml(v, prefix=f"{name}.")
+    for k, items in arrays:
+        for item in items:
+            out += f"\n[[{prefix}{k}]]\n" + _to_toml(item, prefix=f"{prefix}{k}.")
+    return out
+
+
+def start(settings: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "APPEALS_TOKEN_KEY": "e2e-key", "PYTHONPATH": str(REPO)}
+    fh = log.open("ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "--settings", str(settings), "run"],
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if b"SMTP listening" in log.read_bytes():
+            return proc
+        if proc.poll() is not None:
+            raise RuntimeError("gateway exited:\n" + log.read_text(errors="replace")[-3000:])
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gateway did not start in time")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
