@@ -209,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from gateway.guard import check
+
+    problem = check()
+    if problem:
+        print(f"appeals: {problem}", file=sys.stderr)
+        return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,51 @@
+"""Start-up guard against foreign packages with our generic top-level names.
+
+`gateway`, `classifier`, `routing` and `models` are generic names. If another installed
+distribution ships one of them, ours can be shadowed or overwritten without any error
+from pip. The guard checks that all four resolve side by side, and names the foreign
+distribution when one does not (GUIDE §4.18).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+OUR_PACKAGES = ("gateway", "classifier", "routing", "models")
+DISTRIBUTION = "appeal-gateway"
+
+
+def foreign_providers() -> dict[str, list[str]]:
+    """Top-level names of ours that another installed distribution also provides."""
+    mapping = packages_distributions()
+    out = {}
+    for name in OUR_PACKAGES:
+        others = sorted({d for d in mapping.get(name, []) if d.lower() != DISTRIBUTION})
+        if others:
+            out[name] = others
+    return out
+
+
+def misplaced_packages() -> dict[str, str]:
+    """Our packages that do not resolve next to `gateway` (shadowed by something else)."""
+    here = Path(__file__).resolve().parent.parent
+    out = {}
+    for name in OUR_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        origin = Path(spec.origin).resolve().parent.parent if spec and spec.origin else None
+        if origin != here:
+            out[name] = str(spec.origin if spec else None)
+    return out
+
+
+def check() -> str | None:
+    """A message describing the problem, or None when everything is ours."""
+    problems = []
+    for name, dists in foreign_providers().items():
+        problems.append(f"package {name!r} is also provided by: {', '.join(dists)}")
+    for name, where in misplaced_packages().items():
+        problems.append(f"package {name!r} resolves to {where}, not to this installation")
+    if not problems:
+        return None
+    return "appeal-gateway must be installed in its own virtual environment: " + "; ".join(problems)

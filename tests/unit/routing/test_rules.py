@@ -1,0 +1,41 @@
+"""Routing decisions: address rule, topic rule, triage on low confidence or no model."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier.types import Prediction
+from routing.rules import RoutingConfig, route
+
+CFG = RoutingConfig(
+    triage_code="triage",
+    min_confidence=0.5,
+    topics={"housing": "housing", "roads_transport": "transport"},
+    department_by_intake={"zhkg@c.example": "housing"},
+)
+
+
+def p(label: str, score: float) -> Prediction:
+    return Prediction(label, score, ((label, score),), "v1")
+
+
+@pytest.mark.parametrize(
+    ("rcpts", "pred", "code", "rule"),
+    [
+        pytest.param(
+            ["zhkg@c.example"], p("roads_transport", 0.9), "housing", "address", id="address-wins"
+        ),
+        pytest.param(
+            ["all@c.example"], p("roads_transport", 0.9), "transport", "topic", id="topic"
+        ),
+        pytest.param(
+            ["all@c.example"], p("roads_transport", 0.3), "triage", "triage", id="low-confidence"
+        ),
+        pytest.param(["all@c.example"], p("ecology", 0.9), "triage", "triage", id="unmapped-topic"),
+        pytest.param(["all@c.example"], None, "triage", "triage", id="no-model"),
+    ],
+)
+def test_route(rcpts: list[str], pred: Prediction | None, code: str, rule: str) -> None:
+    d = route(rcpts, pred, CFG)
+    assert (d.department_code, d.rule) == (code, rule)
+    assert d.reason
