@@ -83,3 +83,24 @@ def compute_due(
         return Due(receipt, local, at, "info-48h")
     due = cal.add_working_days(receipt, cal.rules.info_working_days)
     return Due(receipt, due, None, "info-5wd")
+
+
+class ExtensionRefused(Exception):
+    pass
+
+
+def extend(
+    kind: str,
+    receipt_date: date,
+    current_due: date,
+    extra_days: int,
+    cal: WorkCalendar,
+    *,
+    requested_on: date,
+) -> date:
+    if kind == "appeal":
+        new = current_due + timedelta(days=extra_days)
+        if (new - receipt_date).days > cal.rules.max_total_days:
+            raise ExtensionRefused("more than 45 days in total")
+        return new
+    return cal.add_working_days(current_due, extra_days)

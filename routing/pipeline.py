@@ -28,7 +28,14 @@ from models import Appeal, AppealEvent, Attachment, Department, InboundMessage
 from routing.deadlines import WorkCalendar, compute_due
 from routing.mail import Envelope, ParsedMail
 from routing.ports import AttachmentRef, Clock, NoticeSink
-from routing.registration import RegistrationConfig, allocate_number, detect_kind, is_urgent_request
+from routing.registration import (
+    RegistrationConfig,
+    allocate_number,
+    detect_kind,
+    is_urgent_request,
+    reg_number_pattern,
+)
+from routing.replies import looks_like_reply, match_reply, sender_role
 from routing.rules import RoutingConfig, route
 from routing.screening import ScreeningContext, may_auto_reply_to, screen
 from routing.tokens import ReplyAddressCodec
@@ -59,6 +66,11 @@ class PipelineDeps:
     config: PipelineConfig
     calendar: WorkCalendar
     codec: ReplyAddressCodec
+    relay_mode: str = "auto"
+
+    @property
+    def reg_pattern(self) -> re.Pattern[str]:
+        return reg_number_pattern(self.config.registration)
 
 
 def all_recipients(parsed: ParsedMail, envelope: Envelope) -> list[str]:
@@ -123,15 +135,43 @@ def process(
         return Outcome("discarded", verdict.rule, role="machine")
     if verdict.action == "hold":
         return Outcome("held", verdict.rule)
-    if verdict.action in ("bounce", "autoreply"):
-        return Outcome("discarded", verdict.rule, role=verdict.action)
 
     recipients = all_recipients(parsed, envelope)
-    if any(deps.codec.is_reply_domain(r) for r in recipients):
-        return Outcome("held", "unmatched-reply", role="reply")
+    sender = parsed.reply_to or parsed.from_addr
+    sender_email = sender.email.lower() if sender else None
+    if verdict.action == "bounce":
+        return Outcome("discarded", verdict.rule, role="bounce")
+    if verdict.action == "autoreply":
+        # Never acknowledged; attached to its appeal when it matches one (issue 5).
+        match = match_reply(session, parsed, recipients, deps.codec, deps.reg_pattern, sender_email)
+        if match.appeal_id is not None:
+            event(
+                session,
+                now,
+                "auto-reply",
+                appeal_id=match.appeal_id,
+                inbound_id=inbound.id,
+                method=match.method,
+                rule=verdict.rule,
+            )
+            return Outcome("discarded", verdict.rule, match.appeal_id, role="autoreply")
+        return Outcome("discarded", verdict.rule, role="autoreply")
+
+    duplicate_of = _same_message_seen(session, inbound, parsed)
+    if duplicate_of is not None:
+        # The same message received twice (sent to two of our addresses, or fetched from
+        # two mailboxes): it is one message (issue 3, issue 5).
+        event(session, now, "duplicate-delivery", inbound_id=inbound.id, first=duplicate_of)
+        return Outcome("discarded", "duplicate-delivery", role="duplicate")
+
+    assigned = (inbound.info or {}).get("assign_to")
+    if assigned or looks_like_reply(
+        parsed, recipients, deps.codec, deps.config.screening.message_id_domain
+    ):
+        return _handle_reply(session, inbound, parsed, recipients, sender_email, deps, notices)
     # Nothing a person could answer: no address to answer to, or no content at all.
     # Held for a person rather than dropped: the law does not allow silently ignoring mail.
-    if (parsed.reply_to or parsed.from_addr) is None:
+    if sender is None:
         return Outcome("held", "no-sender")
     if not parsed.text.strip() and not parsed.attachments:
         return Outcome("held", "empty")
@@ -275,7 +315,7 @@ def _d(d: date) -> str:
     return d.strftime("%d.%m.%Y")
 
 
-def appeal_view(appeal: Appeal, dept: Department, cfg: PipelineConfig) -> dict[str, Any]:
+def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) -> dict[str, Any]:
     """The plain values templates see (never ORM rows)."""
     tz = ZoneInfo(cfg.timezone)
     return {
@@ -300,5 +340,86 @@ def appeal_view(appeal: Appeal, dept: Department, cfg: PipelineConfig) -> dict[s
             "priority": appeal.priority,
             "privileged_category": appeal.privileged_category,
         },
-        "department": {"code": dept.code, "name": dept.name, "email": dept.email},
+        "department": (
+            {"code": dept.code, "name": dept.name, "email": dept.email}
+            if dept is not None
+            else {"code": "", "name": "", "email": ""}
+        ),
     }
+
+
+def _same_message_seen(session: Session, inbound: InboundMessage, parsed: ParsedMail) -> int | None:
+    if not parsed.message_id:
+        return None
+    return session.scalars(
+        select(InboundMessage.id).where(
+            InboundMessage.message_id == parsed.message_id[:998],
+            InboundMessage.id != inbound.id,
+            InboundMessage.state.in_(("processed", "held")),
+            InboundMessage.mail_from.is_not_distinct_from(inbound.mail_from),
+        )
+    ).first()
+
+
+def _handle_reply(
+    session: Session,
+    inbound: InboundMessage,
+    parsed: ParsedMail,
+    recipients: list[str],
+    sender: str | None,
+    deps: PipelineDeps,
+    notices: NoticeSink,
+) -> Outcome:
+    from routing.answers import AnswerContext, handle_citizen_followup, handle_department_reply
+
+    now = deps.clock.now()
+    assigned = (inbound.info or {}).get("assign_to")
+    if assigned:
+        appeal_id = session.scalars(select(Appeal.id).where(Appeal.reg_no == assigned)).first()
+        method, reason = "admin", f"assigned:{assigned}"
+        if appeal_id is None:
+            return Outcome("held", "unmatched-reply", role="reply")
+    else:
+        match = match_reply(session, parsed, recipients, deps.codec, deps.reg_pattern, sender)
+        if match.bad_token:
+            event(session, now, "reply-held", inbound_id=inbound.id, reason="bad-token")
+            return Outcome("held", "bad-token", role="reply")
+        if match.appeal_id is None:
+            inbound.info = {**(inbound.info or {}), "guesses": list(match.guesses)}
+            return Outcome("held", "unmatched-reply", role="reply")
+        appeal_id, method, reason = match.appeal_id, match.method, match.reason
+    appeal = session.get(Appeal, appeal_id)
+    assert appeal is not None
+    role = sender_role(appeal, sender) if sender else "other"
+    if assigned and role == "other":
+        role = "department"  # an admin assigned it: they vouch for the sender
+    event(
+        session,
+        now,
+        "reply-matched",
+        appeal_id=appeal.id,
+        inbound_id=inbound.id,
+        method=method,
+        reason=reason,
+        role=role,
+    )
+    if role == "other":
+        # Not the assigned department and not the citizen: an admin decides (issue 3).
+        return Outcome("held", "unknown-sender", appeal.id, role="reply")
+    ctx = AnswerContext(
+        session=session,
+        inbound=inbound,
+        parsed=parsed,
+        appeal=appeal,
+        notices=notices,
+        calendar=deps.calendar,
+        now=now,
+        view=lambda a: appeal_view(a, a.department, deps.config),
+        relay_mode=deps.relay_mode,
+        event=lambda type_, **kw: event(session, now, type_, **kw),
+    )
+    if role == "department":
+        result = handle_department_reply(ctx, actor=sender or "admin")
+    else:
+        result = handle_citizen_followup(ctx)
+    return Outcome(result.state, result.reason, appeal.id, role=role)

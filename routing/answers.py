@@ -1,0 +1,319 @@
+"""What a matched reply does to its appeal.
+
+From the assigned department: the new text of the reply (quoted history and signature
+stripped, `routing.quotes`) is the answer. Staff commands on its first lines change what
+happens (they are documented in the forward's footer):
+
+- none: a final answer; relayed to the citizen; the appeal is closed and its reminders stop;
+- `#interim`: an interim answer; relayed; the appeal stays open;
+- `#extend <days> <reason>`: the term is extended within the legal limit (45 days in total
+  for appeals, Law 393/96-ВР Art. 20; 20 working days for information requests, Law
+  2939-VI Art. 20) and the citizen is told; a refused extension is explained to staff;
+- `#redirect <department>`: wrong department; re-routed, forwarded again, the citizen told;
+  the correction is kept as a training label;
+- `#external <address> <reason>`: outside the council's competence; forwarded to the
+  competent body and the citizen told (Art. 7: within 5 days);
+- anything else starting with `#`: answered with the list of commands; nothing changes.
+
+From the citizen: a follow-up, attached to the appeal and forwarded to the department.
+With `replies.relay = "review"`, department answers wait for an admin instead of going out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Appeal, Department, InboundMessage, TrainingLabel
+from routing.deadlines import ExtensionRefused, WorkCalendar, extend
+from routing.mail import ParsedMail
+from routing.ports import AttachmentRef, NoticeSink
+from routing.quotes import extract_commands, split_reply
+
+OPEN_STATES = ("registered", "routed", "answered", "held")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    state: str  # terminal state of the inbound message
+    reason: str
+
+
+@dataclass
+class AnswerContext:
+    session: Session
+    inbound: InboundMessage
+    parsed: ParsedMail
+    appeal: Appeal
+    notices: NoticeSink
+    calendar: WorkCalendar
+    now: Any
+    view: Callable[[Appeal], dict[str, Any]]
+    relay_mode: str
+    event: Callable[..., None]
+
+
+def _attachments(parsed: ParsedMail) -> list[AttachmentRef]:
+    return [AttachmentRef(a.filename, a.content_type, a.sha256) for a in parsed.attachments]
+
+
+def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
+    parts = split_reply(ctx.parsed.text, ctx.parsed.html)
+    commands, text = extract_commands(parts.new_text)
+    appeal = ctx.appeal
+    thread = [ctx.parsed.message_id] if ctx.parsed.message_id else []
+    if not commands:
+        return _answer(ctx, actor, text, final=True)
+    cmd = commands[0]
+    name = cmd.name.lower()
+    if name == "interim":
+        return _answer(ctx, actor, text, final=False)
+    if name == "extend":
+        return _extend(ctx, actor, cmd.args, thread)
+    if name == "redirect":
+        return _redirect(ctx, actor, cmd.args, thread)
+    if name == "external":
+        return _external(ctx, actor, cmd.args, text, thread)
+    ctx.event("command-unknown", appeal_id=appeal.id, actor=actor, command=name)
+    _help(ctx, actor, f"невідома команда #{name}", thread)
+    return ReplyResult("processed", "unknown-command")
+
+
+def _answer(ctx: AnswerContext, actor: str, text: str, *, final: bool) -> ReplyResult:
+    appeal = ctx.appeal
+    if not text.strip() and not ctx.parsed.attachments:
+        _help(ctx, actor, "відповідь порожня", [])
+        return ReplyResult("processed", "empty-answer")
+    kind = "final" if final else "interim"
+    ctx.event(
+        "answer-received",
+        appeal_id=appeal.id,
+        actor=actor,
+        kind=kind,
+        inbound=ctx.inbound.id,
+        chars=len(text),
+    )
+    if ctx.relay_mode == "review":
+        # Waits for an admin (appeals answers approve ID); nothing goes out yet.
+        ctx.inbound.info = {**(ctx.inbound.info or {}), "answer_kind": kind}
+        return ReplyResult("held", "answer-review")
+    relay_answer(
+        ctx.session,
+        appeal,
+        ctx.inbound,
+        ctx.parsed,
+        text,
+        final=final,
+        notices=ctx.notices,
+        view=ctx.view,
+        now=ctx.now,
+        event=ctx.event,
+    )
+    return ReplyResult("processed", f"answer-{kind}")
+
+
+def relay_answer(
+    session: Session,
+    appeal: Appeal,
+    inbound: InboundMessage,
+    parsed: ParsedMail,
+    text: str,
+    *,
+    final: bool,
+    notices: NoticeSink,
+    view: Callable[[Appeal], dict[str, Any]],
+    now: Any,
+    event: Callable[..., None],
+) -> None:
+    context = {**view(appeal), "answer": {"text": text.strip(), "final": final}}
+    if appeal.citizen_email:
+        notices.add(
+            "citizen/answer",
+            to=[appeal.citizen_email],
+            context=context,
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+            attachments=_attachments(parsed),
+            automatic=False,
+        )
+    appeal.answered_at = now
+    if final:
+        appeal.state = "closed"
+        appeal.closed_at = now
+    else:
+        appeal.state = "answered"
+    event("answer-relayed", appeal_id=appeal.id, final=final, inbound=inbound.id)
+
+
+def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) -> ReplyResult:
+    appeal = ctx.appeal
+    try:
+        days = int(args[0])
+        reason = " ".join(args[1:]).strip()
+        if days <= 0 or not reason:
+            raise ValueError
+    except (IndexError, ValueError):
+        _help(ctx, actor, "формат: #extend <кількість днів> <причина>", thread)
+        return ReplyResult("processed", "bad-command")
+    today = ctx.now.astimezone(ZoneInfo(ctx.calendar.rules.timezone)).date()
+    try:
+        new_due = extend(
+            appeal.kind,
+            appeal.receipt_date,
+            appeal.due_date,
+            days,
+            ctx.calendar,
+            requested_on=today,
+        )
+    except ExtensionRefused as exc:
+        ctx.event("extension-refused", appeal_id=appeal.id, actor=actor, days=days, why=str(exc))
+        _help(ctx, actor, f"продовження неможливе: {exc}", thread)
+        return ReplyResult("processed", "extension-refused")
+    old = appeal.due_date
+    appeal.due_date = new_due
+    appeal.due_at = None
+    appeal.extended_days = (new_due - appeal.receipt_date).days
+    ctx.event(
+        "extended",
+        appeal_id=appeal.id,
+        actor=actor,
+        old_due=old.isoformat(),
+        new_due=new_due.isoformat(),
+        reason=reason,
+    )
+    if appeal.citizen_email:
+        ctx.notices.add(
+            "citizen/extended",
+            to=[appeal.citizen_email],
+            context={**ctx.view(appeal), "extension": {"reason": reason}},
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+        )
+    return ReplyResult("processed", "extended")
+
+
+def _redirect(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) -> ReplyResult:
+    appeal = ctx.appeal
+    code = args[0].strip().lower() if args else ""
+    dept = ctx.session.scalars(
+        select(Department).where(Department.code == code, Department.active.is_(True))
+    ).first()
+    if dept is None:
+        _help(ctx, actor, f"невідомий підрозділ «{code}»", thread)
+        return ReplyResult("processed", "bad-command")
+    old = appeal.department.code if appeal.department else None
+    appeal.department_id = dept.id
+    appeal.department = dept
+    appeal.state = "routed"
+    ctx.session.add(
+        TrainingLabel(
+            appeal_id=appeal.id,
+            topic=None,
+            department_code=dept.code,
+            source="redirect",
+            actor=actor,
+            at=ctx.now,
+        )
+    )
+    ctx.event(
+        "redirected", appeal_id=appeal.id, actor=actor, from_department=old, to_department=dept.code
+    )
+    ctx.notices.add(
+        "department/assigned",
+        to=[dept.email],
+        context=ctx.view(appeal),
+        appeal_id=appeal.id,
+        reply_token_for=appeal.id,
+        attachments=_original_attachments(ctx),
+    )
+    if appeal.citizen_email:
+        ctx.notices.add(
+            "citizen/redirected",
+            to=[appeal.citizen_email],
+            context=ctx.view(appeal),
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+        )
+    return ReplyResult("processed", "redirected")
+
+
+def _external(
+    ctx: AnswerContext, actor: str, args: list[str], text: str, thread: list[str]
+) -> ReplyResult:
+    appeal = ctx.appeal
+    address = args[0].strip("<>") if args else ""
+    reason = " ".join(args[1:]).strip()
+    if not _EMAIL.match(address) or not reason:
+        _help(ctx, actor, "формат: #external <адреса органу> <причина>", thread)
+        return ReplyResult("processed", "bad-command")
+    context = {**ctx.view(appeal), "external": {"address": address, "reason": reason}}
+    ctx.notices.add(
+        "external/forward",
+        to=[address],
+        context=context,
+        appeal_id=appeal.id,
+        attachments=_original_attachments(ctx),
+        automatic=False,
+    )
+    if appeal.citizen_email:
+        ctx.notices.add(
+            "citizen/forwarded",
+            to=[appeal.citizen_email],
+            context=context,
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+        )
+    appeal.state = "forwarded_external"
+    appeal.closed_at = ctx.now
+    ctx.event("forwarded-external", appeal_id=appeal.id, actor=actor, reason=reason)
+    return ReplyResult("processed", "forwarded-external")
+
+
+def _original_attachments(ctx: AnswerContext) -> list[AttachmentRef]:
+    from models import Attachment
+
+    rows = ctx.session.scalars(
+        select(Attachment).where(
+            Attachment.appeal_id == ctx.appeal.id, Attachment.inbound_id == ctx.appeal.inbound_id
+        )
+    )
+    return [AttachmentRef(a.filename, a.content_type, a.sha256) for a in rows]
+
+
+def _help(ctx: AnswerContext, actor: str, problem: str, thread: list[str]) -> None:
+    ctx.notices.add(
+        "department/command_help",
+        to=[actor],
+        context={**ctx.view(ctx.appeal), "problem": problem},
+        appeal_id=ctx.appeal.id,
+        reply_token_for=ctx.appeal.id,
+        thread_with=thread,
+    )
+
+
+def handle_citizen_followup(ctx: AnswerContext) -> ReplyResult:
+    appeal = ctx.appeal
+    parts = split_reply(ctx.parsed.text, ctx.parsed.html)
+    ctx.event("followup", appeal_id=appeal.id, inbound=ctx.inbound.id, chars=len(parts.new_text))
+    dept = appeal.department
+    if dept is not None and appeal.state in OPEN_STATES:
+        ctx.notices.add(
+            "department/followup",
+            to=[dept.email],
+            context={**ctx.view(appeal), "followup": {"text": parts.new_text}},
+            appeal_id=appeal.id,
+            reply_token_for=appeal.id,
+            attachments=_attachments(ctx.parsed),
+        )
+    return ReplyResult("processed", "followup")

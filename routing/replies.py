@@ -1,0 +1,112 @@
+"""Matching replies to their appeals, and deciding who may answer.
+
+Staff answer from their normal mail clients; citizens reply to our acknowledgements. A
+reply is matched in this order (first hit wins; the method is recorded on the event):
+
+1. `token`: our per-appeal reply address among the recipients (envelope, Delivered-To,
+   X-Original-To, To, Cc) with a valid HMAC (`routing.tokens`). An address that carries a
+   token whose MAC does not verify is never trusted: the message is held (`bad-token`),
+   because someone altered or forged it.
+2. `thread`: `In-Reply-To` or `References` naming a Message-ID we sent.
+3. `subject`: a registration number in the subject, accepted only when the sender is the
+   assigned department or the appeal's citizen (a guess, recorded as such).
+4. Otherwise the holding pen (`unmatched-reply`) with the best guesses for an admin.
+
+Who may answer (Alaveteli's gatekeeper): the assigned department's addresses and domains
+answer; the citizen's mail is a follow-up; anyone else is held for an admin.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Appeal, Department, OutboundMessage
+from routing.mail import ParsedMail
+from routing.tokens import ReplyAddressCodec
+
+Method = Literal["token", "thread", "subject", "admin", "none"]
+Role = Literal["department", "citizen", "other"]
+
+
+@dataclass(frozen=True)
+class ReplyMatch:
+    appeal_id: int | None
+    method: Method
+    reason: str = ""
+    bad_token: bool = False
+    guesses: tuple[str, ...] = field(default=())
+
+
+def _ids(values: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        out += re.findall(r"<[^<>\s]+>", v) or ([v.strip()] if v.strip() else [])
+    return out
+
+
+def match_reply(
+    session: Session,
+    parsed: ParsedMail,
+    recipients: Sequence[str],
+    codec: ReplyAddressCodec,
+    reg_pattern: re.Pattern[str],
+    sender: str | None,
+) -> ReplyMatch:
+    bad = False
+    for rcpt in recipients:
+        check = codec.decode(rcpt)
+        if check is None:
+            continue
+        if check.valid and check.appeal_id is not None and session.get(Appeal, check.appeal_id):
+            return ReplyMatch(check.appeal_id, "token", f"token:{check.appeal_id}")
+        bad = True
+    if bad:
+        return ReplyMatch(None, "none", "bad-token", bad_token=True)
+    refs = _ids([*parsed.in_reply_to, *parsed.references])
+    if refs:
+        found = session.scalars(
+            select(OutboundMessage.appeal_id).where(
+                OutboundMessage.message_id.in_(refs), OutboundMessage.appeal_id.is_not(None)
+            )
+        ).first()
+        if found is not None:
+            return ReplyMatch(found, "thread", "in-reply-to")
+    guesses: list[str] = []
+    for reg_no in reg_pattern.findall(parsed.subject or ""):
+        appeal = session.scalars(select(Appeal).where(Appeal.reg_no == reg_no.upper())).first()
+        if appeal is None:
+            continue
+        guesses.append(appeal.reg_no)
+        if sender and sender_role(appeal, sender) != "other":
+            return ReplyMatch(appeal.id, "subject", f"subject:{appeal.reg_no}")
+    return ReplyMatch(None, "none", "unmatched-reply", guesses=tuple(guesses))
+
+
+def sender_role(appeal: Appeal, sender: str) -> Role:
+    s = sender.strip().lower()
+    dept: Department | None = appeal.department
+    if dept is not None:
+        if s == dept.email.lower() or s in {a.lower() for a in dept.staff_addresses}:
+            return "department"
+        domain = s.rsplit("@", 1)[-1]
+        if domain in {d.lower() for d in dept.staff_domains}:
+            return "department"
+    if appeal.citizen_email and s == appeal.citizen_email.lower():
+        return "citizen"
+    return "other"
+
+
+def looks_like_reply(
+    parsed: ParsedMail, recipients: Sequence[str], codec: ReplyAddressCodec, message_id_domain: str
+) -> bool:
+    """Mail that should go through reply matching rather than be registered as new."""
+    if any(codec.is_reply_domain(r) for r in recipients):
+        return True
+    domain = "@" + message_id_domain.lower() + ">"
+    return any(r.lower().endswith(domain) for r in _ids([*parsed.in_reply_to, *parsed.references]))

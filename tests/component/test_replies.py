@@ -1,0 +1,194 @@
+"""Staff reply from a normal mail client -> matched -> answer relayed -> appeal closed;
+forged tokens and strangers held; staff commands; citizen follow-ups (issue 3)."""
+
+from __future__ import annotations
+
+import email
+import smtplib
+import time
+from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from gateway.transport import SmtpTransport
+from models import Appeal, AppealEvent, InboundMessage, TrainingLabel
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def gw(make_app: Any, run_gateway: Any, capture_relay: Any) -> Any:
+    app = make_app(transport=SmtpTransport(capture_relay.host, capture_relay.port, starttls=False))
+    return run_gateway(app)
+
+
+def send(gw: Any, raw: bytes, rcpt: str, sender: str = "someone@example.org") -> None:
+    with smtplib.SMTP("127.0.0.1", gw.port) as smtp:
+        smtp.sendmail(sender, [rcpt], raw)
+
+
+def mail_for(relay: Any, rcpt: str, n: int = 1) -> list[EmailMessage]:
+    def found() -> list[EmailMessage]:
+        out = [
+            email.message_from_bytes(m.data, policy=policy.default)
+            for m in relay.snapshot()
+            if rcpt in m.rcpt_tos
+        ]
+        return out if len(out) >= n else []
+
+    return wait_for(found)  # type: ignore[no-any-return]
+
+
+def new_appeal(gw: Any, relay: Any) -> tuple[EmailMessage, str]:
+    m = EmailMessage()
+    m["From"] = "Оксана Бондар <oksana@example.org>"
+    m["To"] = "zhkg@council.example"
+    m["Subject"] = "Протікає дах"
+    m["Message-ID"] = f"<{time.monotonic_ns()}@example.org>"
+    m.set_content("Після дощу протікає дах над квартирою 9 у будинку на вул. Глушець, 3.")
+    send(gw, m.as_bytes(policy=policy.SMTP), "zhkg@council.example", "oksana@example.org")
+    fwd = mail_for(relay, "zhkg@council.example")[0]
+    reg_no = fwd["Subject"].split("]")[0].lstrip("[")
+    return fwd, reg_no
+
+
+def staff_reply(
+    fwd: EmailMessage, body: str, sender: str = "zhkg@council.example", to: str | None = None
+) -> bytes:
+    """A reply composed the way mail clients do it: answer on top, quoted original below."""
+    r = EmailMessage()
+    r["From"] = f"Іван Майстренко <{sender}>"
+    r["To"] = to or fwd["Reply-To"]
+    r["Subject"] = "Re: " + fwd["Subject"]
+    r["In-Reply-To"] = fwd["Message-ID"]
+    r["References"] = fwd["Message-ID"]
+    quoted = "\n".join("> " + ln for ln in fwd.get_body().get_content().splitlines())
+    r.set_content(
+        f"{body}\n\nЗ повагою,\nІван Майстренко\n\n"
+        f"23.11.2026 10:00, Звернення громадян пише:\n{quoted}\n"
+    )
+    return r.as_bytes(policy=policy.SMTP)  # CRLF line ends, as a mail client sends
+
+
+def appeal_row(gw: Any, reg_no: str) -> Appeal:
+    with gw.app.sessions() as s:
+        return s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).one()
+
+
+def test_staff_reply_reaches_citizen_and_closes_appeal(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    answer = "Бригаду направлено, дах відремонтують до п'ятниці."
+    send(gw, staff_reply(fwd, answer), fwd["Reply-To"], "zhkg@council.example")
+    msgs = mail_for(capture_relay, "oksana@example.org", n=2)
+    relayed = [m for m in msgs if "Відповідь" in m["Subject"]]
+    assert len(relayed) == 1
+    text = relayed[0].get_body().get_content()
+    assert answer in text
+    assert "> " not in text and "Протікає дах" not in text.split(answer)[1][:50]
+    row = wait_for(lambda: appeal_row(gw, reg_no).state == "closed" and appeal_row(gw, reg_no))
+    assert row.closed_at is not None
+
+
+def test_interim_answer_keeps_the_appeal_open(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw,
+        staff_reply(fwd, "#interim\nЗаявку прийнято, чекаємо на матеріали."),
+        fwd["Reply-To"],
+        "zhkg@council.example",
+    )
+    msgs = mail_for(capture_relay, "oksana@example.org", n=2)
+    assert any("Проміжна" in m["Subject"] for m in msgs)
+    wait_for(lambda: appeal_row(gw, reg_no).state == "answered")
+
+
+def test_forged_token_is_held_and_nothing_reaches_the_citizen(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    token = fwd["Reply-To"]
+    local, domain = token.split("@")
+    forged = local[:-1] + ("a" if local[-1] != "a" else "b") + "@" + domain
+    send(gw, staff_reply(fwd, "Відмовити.", to=forged), forged, "zhkg@council.example")
+    wait_for(lambda: _held(gw, "bad-token"))
+    time.sleep(0.5)
+    assert len(mail_for(capture_relay, "oksana@example.org")) == 1  # only the acknowledgement
+    assert appeal_row(gw, reg_no).state == "routed"
+
+
+def test_reply_from_a_stranger_is_held(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw,
+        staff_reply(fwd, "Я не з ради.", sender="stranger@evil.example"),
+        fwd["Reply-To"],
+        "stranger@evil.example",
+    )
+    wait_for(lambda: _held(gw, "unknown-sender"))
+    assert len(mail_for(capture_relay, "oksana@example.org")) == 1
+    assert appeal_row(gw, reg_no).state == "routed"
+
+
+def test_redirect_command_reroutes_and_records_a_label(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw,
+        staff_reply(fwd, "#redirect social\nЦе питання соціального захисту."),
+        fwd["Reply-To"],
+        "zhkg@council.example",
+    )
+    again = mail_for(capture_relay, "social@council.example")[0]
+    assert reg_no in again["Subject"]
+    assert appeal_row(gw, reg_no).department.code == "social"
+    with gw.app.sessions() as s:
+        label = s.scalars(select(TrainingLabel)).one()
+    assert (label.department_code, label.source) == ("social", "redirect")
+
+
+def test_unknown_command_answers_staff_with_help(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(gw, staff_reply(fwd, "#escalate now"), fwd["Reply-To"], "zhkg@council.example")
+    help_msgs = mail_for(capture_relay, "zhkg@council.example", n=2)
+    assert any("#interim" in m.get_body().get_content() for m in help_msgs[1:])
+    assert appeal_row(gw, reg_no).state == "routed"
+
+
+def test_citizen_reply_is_a_followup_forwarded_to_the_department(
+    gw: Any, capture_relay: Any
+) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    ack = mail_for(capture_relay, "oksana@example.org")[0]
+    r = EmailMessage()
+    r["From"] = "oksana@example.org"
+    r["To"] = ack["Reply-To"]
+    r["Subject"] = "Re: " + ack["Subject"]
+    r["In-Reply-To"] = ack["Message-ID"]
+    r.set_content("Додаю: тече також у під'їзді.\n\n> старий текст")
+    send(gw, r.as_bytes(policy=policy.SMTP), ack["Reply-To"], "oksana@example.org")
+    msgs = mail_for(capture_relay, "zhkg@council.example", n=2)
+    assert "тече також у під'їзді" in msgs[1].get_body().get_content()
+    with gw.app.sessions() as s:
+        types = set(s.scalars(select(AppealEvent.type)))
+    assert {"reply-matched", "followup"} <= types
+
+
+def _held(gw: Any, reason: str) -> bool:
+    with gw.app.sessions() as s:
+        return (
+            s.scalars(
+                select(InboundMessage).where(
+                    InboundMessage.state == "held", InboundMessage.reason == reason
+                )
+            ).first()
+            is not None
+        )
