@@ -113,6 +113,7 @@ class App:
             config=self.pipeline_config(),
             calendar=self.calendar(),
             codec=self.codec,
+            relay_mode=self.settings.replies.relay,
         )
 
     def predict(self, parsed: ParsedMail) -> Prediction | None:

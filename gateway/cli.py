@@ -141,6 +141,43 @@ def cmd_requeue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_holding_pen(args: argparse.Namespace) -> int:
+    from gateway import holdingpen
+
+    app = _app(args, require_secrets=args.pen_command in ("assign", "approve"))
+    if args.pen_command == "list":
+        rows = holdingpen.list_held(app, args.reason)
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False, default=str, indent=2))
+        else:
+            for r in rows:
+                guess = f" guesses={','.join(r['guesses'])}" if r["guesses"] else ""
+                print(
+                    f"{r['id']:>8}  {r['received_at']:%Y-%m-%d %H:%M}  {r['reason']:<18}"
+                    f" {r['source']}{guess}"
+                )
+            print(f"{len(rows)} held")
+        return 0
+    if args.pen_command == "show":
+        data = holdingpen.show(app, args.id)
+        if data is None:
+            print(f"no inbound message {args.id}", file=sys.stderr)
+            return 1
+        print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+        return 0
+    if args.pen_command == "assign":
+        error = holdingpen.assign(app, args.id, args.reg_no)
+    elif args.pen_command == "approve":
+        error = holdingpen.approve(app, args.id)
+    else:
+        error = holdingpen.discard(app, args.id, " ".join(args.reason))
+    if error:
+        print(f"appeals: {error}", file=sys.stderr)
+        return 1
+    print("done")
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     _app(args, require_secrets=False)
     print("database at head")
@@ -198,6 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true")
     sp = add("requeue", cmd_requeue, "put a held message back into the pipeline")
     sp.add_argument("id", type=int)
+    pen = add("holding-pen", cmd_holding_pen, "held mail: list, show, assign, approve, discard")
+    pens = pen.add_subparsers(dest="pen_command", required=True)
+    sp = pens.add_parser("list", help="held messages")
+    sp.add_argument("--reason")
+    sp.add_argument("--json", action="store_true")
+    pens.add_parser("show", help="one held message").add_argument("id", type=int)
+    sp = pens.add_parser("assign", help="attach a held reply to an appeal and process it")
+    sp.add_argument("id", type=int)
+    sp.add_argument("reg_no")
+    pens.add_parser("approve", help="release an answer held for review").add_argument(
+        "id", type=int
+    )
+    sp = pens.add_parser("discard", help="discard a held message, with a reason")
+    sp.add_argument("id", type=int)
+    sp.add_argument("reason", nargs="+")
     db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
     add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
     add("current", cmd_db_current, "show the schema revision", db)

@@ -100,8 +100,8 @@ def _answer(ctx: AnswerContext, actor: str, text: str, *, final: bool) -> ReplyR
         inbound=ctx.inbound.id,
         chars=len(text),
     )
-    if ctx.relay_mode == "review":
-        # Waits for an admin (appeals answers approve ID); nothing goes out yet.
+    if ctx.relay_mode == "review" and not (ctx.inbound.info or {}).get("approved"):
+        # Waits for an admin (`appeals holding-pen approve ID`); nothing goes out yet.
         ctx.inbound.info = {**(ctx.inbound.info or {}), "answer_kind": kind}
         return ReplyResult("held", "answer-review")
     relay_answer(

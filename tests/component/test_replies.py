@@ -166,7 +166,7 @@ def test_unknown_command_answers_staff_with_help(gw: Any, capture_relay: Any) ->
 def test_citizen_reply_is_a_followup_forwarded_to_the_department(
     gw: Any, capture_relay: Any
 ) -> None:
-    fwd, reg_no = new_appeal(gw, capture_relay)
+    _fwd, _reg_no = new_appeal(gw, capture_relay)
     ack = mail_for(capture_relay, "oksana@example.org")[0]
     r = EmailMessage()
     r["From"] = "oksana@example.org"
@@ -192,3 +192,58 @@ def _held(gw: Any, reason: str) -> bool:
             ).first()
             is not None
         )
+
+
+def test_holding_pen_assign_reruns_the_matching(gw: Any, capture_relay: Any) -> None:
+    from gateway import holdingpen
+
+    _fwd, reg_no = new_appeal(gw, capture_relay)
+    # A staff member writes a fresh mail to the reply domain without token or thread.
+    m = EmailMessage()
+    m["From"] = "zhkg@council.example"
+    m["To"] = "reply@reply.council.example"
+    m["Subject"] = "Відповідь на скаргу про дах"
+    m.set_content("Дах відремонтовано.")
+    send(gw, m.as_bytes(policy=policy.SMTP), "reply@reply.council.example", "zhkg@council.example")
+    wait_for(lambda: _held(gw, "unmatched-reply"))
+    held = holdingpen.list_held(gw.app, "unmatched-reply")
+    assert len(held) == 1
+    assert holdingpen.assign(gw.app, held[0]["id"], "NO-SUCH") == "no appeal NO-SUCH"
+    assert holdingpen.assign(gw.app, held[0]["id"], reg_no) is None
+    msgs = mail_for(capture_relay, "oksana@example.org", n=2)
+    assert "Дах відремонтовано." in msgs[1].get_body().get_content()
+    wait_for(lambda: appeal_row(gw, reg_no).state == "closed")
+
+
+def test_holding_pen_discard_needs_a_reason(gw: Any, capture_relay: Any) -> None:
+    from gateway import holdingpen
+
+    fwd, _reg_no = new_appeal(gw, capture_relay)
+    send(gw, staff_reply(fwd, "x", sender="stranger@evil.example"), fwd["Reply-To"])
+    wait_for(lambda: _held(gw, "unknown-sender"))
+    (row,) = holdingpen.list_held(gw.app, "unknown-sender")
+    assert holdingpen.discard(gw.app, row["id"], "  ") == "a reason is required"
+    assert holdingpen.discard(gw.app, row["id"], "not from the council") is None
+    assert holdingpen.list_held(gw.app) == []
+
+
+def test_review_mode_holds_answers_until_approved(
+    make_app: Any, run_gateway: Any, capture_relay: Any
+) -> None:
+    from gateway import holdingpen
+
+    app = make_app(
+        {"replies": {"relay": "review"}},
+        transport=SmtpTransport(capture_relay.host, capture_relay.port, starttls=False),
+    )
+    gw = run_gateway(app)
+    fwd, _reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw, staff_reply(fwd, "Відповідь після перевірки."), fwd["Reply-To"], "zhkg@council.example"
+    )
+    wait_for(lambda: _held(gw, "answer-review"))
+    assert len(mail_for(capture_relay, "oksana@example.org")) == 1
+    (row,) = holdingpen.list_held(app, "answer-review")
+    assert holdingpen.approve(app, row["id"]) is None
+    msgs = mail_for(capture_relay, "oksana@example.org", n=2)
+    assert "Відповідь після перевірки." in msgs[1].get_body().get_content()
