@@ -32,7 +32,7 @@ from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from routing.deadlines import DeadlineRules, WorkCalendar
 from routing.mail import ParsedMail
-from routing.pipeline import PipelineConfig, PipelineDeps
+from routing.pipeline import PipelineConfig, PipelineDeps, Policies
 from routing.ports import Clock
 from routing.registration import RegistrationConfig
 from routing.rules import RoutingConfig
@@ -100,6 +100,13 @@ class App:
                 max_size=s.smtp_server.max_message_size,
             ),
             timezone=s.deadlines.timezone,
+            policies=Policies(
+                anonymous_policy=s.screening.anonymous_policy,
+                repeated_policy=s.screening.repeated_policy,
+                incomplete_policy=s.screening.incomplete_policy,
+                mass_threshold=s.screening.mass_threshold,
+                duplicate_window_days=s.screening.duplicate_window_days,
+            ),
             instance={
                 "name": s.instance.name,
                 "name_en": s.instance.name_en,

@@ -144,13 +144,43 @@ def relay_answer(
             attachments=_attachments(parsed),
             automatic=False,
         )
-    appeal.answered_at = now
-    if final:
-        appeal.state = "closed"
-        appeal.closed_at = now
-    else:
-        appeal.state = "answered"
-    event("answer-relayed", appeal_id=appeal.id, final=final, inbound=inbound.id)
+    members = [appeal]
+    if appeal.mass_group:
+        # A mass appeal is answered once; the answer goes to every member of the group.
+        members += list(
+            session.scalars(
+                select(Appeal).where(
+                    Appeal.mass_group == appeal.mass_group,
+                    Appeal.id != appeal.id,
+                    Appeal.state.in_(OPEN_STATES),
+                )
+            )
+        )
+    for member in members:
+        if member is not appeal and member.citizen_email:
+            notices.add(
+                "citizen/answer",
+                to=[member.citizen_email],
+                context={**view(member), "answer": {"text": text.strip(), "final": final}},
+                appeal_id=member.id,
+                language=member.language,
+                reply_token_for=member.id,
+                attachments=_attachments(parsed),
+                automatic=False,
+            )
+        member.answered_at = now
+        if final:
+            member.state = "closed"
+            member.closed_at = now
+        else:
+            member.state = "answered"
+        event(
+            "answer-relayed",
+            appeal_id=member.id,
+            final=final,
+            inbound=inbound.id,
+            via_group=member is not appeal,
+        )
 
 
 def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) -> ReplyResult:

@@ -104,3 +104,15 @@ def extend(
             raise ExtensionRefused("more than 45 days in total")
         return new
     return cal.add_working_days(current_due, extra_days)
+
+
+def return_incomplete_deadline(receipt_date: date, cal: WorkCalendar) -> date:
+    return receipt_date + timedelta(days=cal.rules.return_incomplete_days)
+
+
+def detect_privileged_category(text: str) -> str | None:
+    return None
+
+
+def priority_for(category: str | None) -> int:
+    return 1 if category else 0

@@ -11,7 +11,6 @@ sending (gateway.notify / gateway.outbox).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Mapping
@@ -25,9 +24,18 @@ from sqlalchemy.orm import Session
 
 from classifier.types import Prediction
 from models import Appeal, AppealEvent, Attachment, Department, InboundMessage
-from routing.deadlines import WorkCalendar, compute_due
+from routing import duplicates, requirements
+from routing.citizen import extract_citizen
+from routing.deadlines import (
+    WorkCalendar,
+    compute_due,
+    detect_privileged_category,
+    priority_for,
+    return_incomplete_deadline,
+)
 from routing.mail import Envelope, ParsedMail
 from routing.ports import AttachmentRef, Clock, NoticeSink
+from routing.quotes import split_reply
 from routing.registration import (
     RegistrationConfig,
     allocate_number,
@@ -52,12 +60,24 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Policies:
+    """How human mail that needs care is handled (settings [screening])."""
+
+    anonymous_policy: str = "not_considered"
+    repeated_policy: str = "consider"
+    incomplete_policy: str = "return"
+    mass_threshold: int = 5
+    duplicate_window_days: int = 30
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     registration: RegistrationConfig
     routing: RoutingConfig
     screening: ScreeningContext
     timezone: str
     instance: Mapping[str, str] = field(default_factory=dict)
+    policies: Policies = field(default_factory=Policies)
 
 
 @dataclass
@@ -178,15 +198,6 @@ def process(
     return register_new(session, inbound, parsed, prediction, recipients, deps, notices)
 
 
-def appeal_text(parsed: ParsedMail) -> str:
-    return parsed.text.strip()
-
-
-def fingerprint(text: str) -> str:
-    norm = re.sub(r"\W+", " ", text.lower()).strip()
-    return hashlib.sha256(norm.encode()).hexdigest()
-
-
 def register_new(
     session: Session,
     inbound: InboundMessage,
@@ -198,17 +209,33 @@ def register_new(
 ) -> Outcome:
     cfg = deps.config
     now = deps.clock.now()
-    text = appeal_text(parsed)
+    # The appeal's text without quoted history (people forward earlier correspondence);
+    # the signature stays in the text but not in the fingerprint.
+    parts = split_reply(parsed.text, parsed.html)
+    body = parts.new_text.strip()
+    text = "\n\n".join(x for x in (body, parts.signature.strip()) if x) or parsed.text.strip()
+    citizen = extract_citizen(parsed, text)
     kind, kind_how = detect_kind(text, parsed.subject, recipients, cfg.registration)
     urgent = kind == "info_request" and is_urgent_request(text, parsed.subject)
     due = compute_due(kind, inbound.received_at, deps.calendar, urgent=urgent)
     year = inbound.received_at.astimezone(ZoneInfo(cfg.timezone)).year
     reg_no, seq = allocate_number(session, kind, year, cfg.registration)
-    sender = parsed.reply_to or parsed.from_addr
     decision = route(recipients, prediction, cfg.routing)
     dept = session.scalars(
         select(Department).where(Department.code == decision.department_code)
     ).one()
+    completeness = requirements.check(citizen.name, citizen.address, citizen.email, body or text)
+    n_signed = requirements.signatories(text)
+    privileged = detect_privileged_category(text)
+    fp = duplicates.fingerprint(body or text)
+    repeat = duplicates.classify(
+        session,
+        citizen_email=citizen.email,
+        fp=fp,
+        now=now,
+        window_days=cfg.policies.duplicate_window_days,
+        mass_threshold=cfg.policies.mass_threshold,
+    )
     appeal = Appeal(
         reg_no=reg_no,
         reg_year=year,
@@ -224,13 +251,23 @@ def register_new(
         confidence=prediction.score if prediction else None,
         model_version=prediction.model_version if prediction else None,
         department_id=dept.id,
-        citizen_name=(parsed.from_addr.name if parsed.from_addr else None) or None,
-        citizen_email=sender.email.lower() if sender else None,
+        citizen_name=citizen.name,
+        citizen_email=citizen.email,
+        citizen_address=citizen.address,
+        citizen_phone=citizen.phone,
         subject=parsed.subject[:2000],
         text=text,
-        fingerprint=fingerprint(text),
+        fingerprint=fp,
+        repeat_status=repeat.status,
+        related_appeal_id=repeat.related_id,
+        mass_group=repeat.mass_group,
+        collective=n_signed > 1,
+        signatories=n_signed,
+        anonymous=completeness.anonymous,
+        privileged_category=privileged,
+        priority=priority_for(privileged),
         inbound_id=inbound.id,
-        flags={},
+        flags={"missing": list(completeness.missing)} if completeness.missing else {},
     )
     session.add(appeal)
     session.flush()
@@ -258,6 +295,13 @@ def register_new(
         receipt_date=due.receipt_date.isoformat(),
         due_date=due.due_date.isoformat(),
         due_rule=due.rule,
+        repeat_status=repeat.status,
+        related=repeat.related_id,
+        collective=appeal.collective,
+        signatories=n_signed,
+        privileged=privileged,
+        missing=list(completeness.missing),
+        anonymous=completeness.anonymous,
     )
     event(
         session,
@@ -269,6 +313,55 @@ def register_new(
         model_version=appeal.model_version,
         top_k=[list(x) for x in prediction.top_k] if prediction else [],
     )
+    view = appeal_view(appeal, dept, cfg)
+    can_write = bool(appeal.citizen_email) and may_auto_reply_to(
+        appeal.citizen_email, cfg.screening
+    )
+
+    def tell_citizen(kind_: str, extra: dict[str, Any] | None = None) -> None:
+        if can_write:
+            notices.add(
+                kind_,
+                to=[appeal.citizen_email or ""],
+                context={**view, **(extra or {})},
+                appeal_id=appeal.id,
+                language=appeal.language,
+                reply_token_for=appeal.id,
+                thread_with=[parsed.message_id] if parsed.message_id else [],
+            )
+
+    policies = cfg.policies
+    # Art. 8: anonymous appeals are not considered (a setting).
+    if completeness.anonymous and policies.anonymous_policy == "not_considered":
+        return _close_without_consideration(session, appeal, now, "anonymous", tell_citizen)
+    # Art. 5: incomplete appeals go back with an explanation within 10 days; we answer at
+    # once, and the event records the legal latest date.
+    if completeness.missing and policies.incomplete_policy == "return":
+        appeal.state = "returned"
+        appeal.closed_at = now
+        latest = return_incomplete_deadline(due.receipt_date, deps.calendar)
+        labels = [requirements.MISSING_LABELS[m] for m in completeness.missing]
+        event(
+            session,
+            now,
+            "returned-incomplete",
+            appeal_id=appeal.id,
+            missing=list(completeness.missing),
+            latest=latest.isoformat(),
+        )
+        tell_citizen("citizen/returned", {"missing": labels})
+        return Outcome("processed", "returned-incomplete", appeal.id)
+    if repeat.status == "duplicate":
+        appeal.state = "duplicate"
+        appeal.closed_at = now
+        original = session.get(Appeal, repeat.related_id)
+        event(session, now, "duplicate", appeal_id=appeal.id, original=repeat.related_id)
+        tell_citizen(
+            "citizen/duplicate", {"original": {"reg_no": original.reg_no if original else ""}}
+        )
+        return Outcome("processed", "duplicate", appeal.id)
+    if repeat.status == "repeated" and policies.repeated_policy == "not_considered":
+        return _close_without_consideration(session, appeal, now, "repeated", tell_citizen)
     event(
         session,
         now,
@@ -278,21 +371,19 @@ def register_new(
         rule=decision.rule,
         reason=decision.reason,
     )
-    view = appeal_view(appeal, dept, cfg)
-    if appeal.citizen_email and may_auto_reply_to(appeal.citizen_email, cfg.screening):
-        notices.add(
-            "citizen/ack",
-            to=[appeal.citizen_email],
-            context=view,
-            appeal_id=appeal.id,
-            language=appeal.language,
-            reply_token_for=appeal.id,
-            thread_with=[parsed.message_id] if parsed.message_id else [],
-        )
+    tell_citizen("citizen/ack")
+    if repeat.status == "mass":
+        _join_mass_group(session, appeal, repeat, now)
+        leader = session.get(Appeal, repeat.mass_leader_id) if repeat.mass_leader_id else None
+        if leader is not None and leader.state in duplicates.OPEN and leader.id != appeal.id:
+            # The department already has this text: it answers the group once, and the
+            # answer goes to every member (routing.answers.relay_answer).
+            appeal.department_id = leader.department_id
+            return Outcome("processed", "mass-member", appeal.id)
     notices.add(
         "department/assigned",
         to=[dept.email],
-        context=view,
+        context={**view, "repeat": {"status": repeat.status, "size": repeat.mass_size}},
         appeal_id=appeal.id,
         language="uk",
         reply_token_for=appeal.id,
@@ -309,6 +400,34 @@ def register_new(
         decision.rule,
     )
     return Outcome("processed", "registered", appeal.id)
+
+
+def _close_without_consideration(
+    session: Session, appeal: Appeal, now: Any, why: str, tell: Any
+) -> Outcome:
+    appeal.state = "not_considered"
+    appeal.closed_at = now
+    event(session, now, "not-considered", appeal_id=appeal.id, why=why)
+    tell("citizen/not_considered", {"why": why})
+    return Outcome("processed", f"not-considered-{why}", appeal.id)
+
+
+def _join_mass_group(session: Session, appeal: Appeal, repeat: Any, now: Any) -> None:
+    members = session.scalars(
+        select(Appeal).where(Appeal.fingerprint == appeal.fingerprint, Appeal.mass_group.is_(None))
+    )
+    for m in members:
+        m.mass_group = repeat.mass_group
+        m.repeat_status = "mass" if m.id != repeat.mass_leader_id else m.repeat_status
+    event(
+        session,
+        now,
+        "mass-appeal",
+        appeal_id=appeal.id,
+        group=repeat.mass_group,
+        size=repeat.mass_size,
+        leader=repeat.mass_leader_id,
+    )
 
 
 def _d(d: date) -> str:

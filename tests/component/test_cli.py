@@ -33,7 +33,10 @@ def _appeal() -> bytes:
     m["From"] = "Андрій Мельник <andrii@example.org>"
     m["To"] = "social@council.example"
     m["Subject"] = "Субсидія"
-    m.set_content("Прошу роз'яснити порядок призначення житлової субсидії.")
+    m.set_content(
+        "Прошу роз'яснити порядок призначення житлової субсидії.\n"
+        "Проживаю: м. Луцьк, вул. Ковельська, 20, кв. 4"
+    )
     return m.as_bytes()
 
 

@@ -20,11 +20,13 @@ pytestmark = pytest.mark.integration
 
 def _raw(i: int) -> bytes:
     m = EmailMessage()
-    m["From"] = f"c{i}@example.org"
+    m["From"] = f"Мешканець Номер{i} <c{i}@example.org>"
     m["To"] = "zhkg@council.example"
     m["Subject"] = f"Питання {i}"
     m["Message-ID"] = f"<pg-{i}@example.org>"
-    m.set_content(f"Прошу розглянути питання {i} щодо ремонту даху.")
+    m.set_content(
+        f"Прошу розглянути питання {i} щодо ремонту даху.\nАдреса: м. Луцьк, вул. Винниченка, {i}"
+    )
     return m.as_bytes()
 
 
