@@ -66,9 +66,10 @@ class MachineMail:
     """What kind of machine mail a message is, and why we think so.
 
     `reason` is the kebab-case name of the rule that decided ("dsn-report", "oof-subject").
-    `failures`, `original_message_ids` and `verp_token` are filled for bounces and delay
-    warnings; `original_message_ids` are in "<local@domain>" form, the returned message's
-    own Message-ID first.
+    `failures` and `verp_token` are filled for bounces and delay warnings;
+    `original_message_ids` (in "<local@domain>" form, the returned message's own Message-ID
+    first) also for feedback reports and read receipts, so they can be attached to the
+    appeal they are about.
     """
 
     kind: MachineKind
@@ -194,7 +195,7 @@ _ADDRESS = re.compile(r"<?([A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9.-]+\.[A-Z
 # Marks where a returned copy of the original message starts inside a plain-text bounce.
 _RETURNED_MARKER = re.compile(
     r"^\s*-*\s*(this\s+is\s+a\s+copy\s+of\s+the\s+message|below\s+this\s+line\s+is\s+a\s+copy"
-    r"|original\s+message\s+(follows|headers)|the\s+original\s+message\s+(was|is)"
+    r"|original\s+message\s+(follows|headers)"
     r"|unsent\s+message\s+below|returned\s+message|message\s+headers\s+follow"
     r"|-+\s*original\s+message\s*-+|headers\s+of\s+the\s+original|copy\s+of\s+the\s+original)",
     re.IGNORECASE | re.MULTILINE,
@@ -264,11 +265,10 @@ def _walk(msg: Message) -> _Structure:
         if ctype in ("message/delivery-status", "message/global-delivery-status"):
             dsn.append(part)
             return
-        if ctype == "message/feedback-report":
-            flags["feedback"] = True
-            return
-        if ctype == "message/disposition-notification":
-            flags["mdn"] = True
+        if ctype in ("message/feedback-report", "message/disposition-notification"):
+            flags["feedback" if ctype == "message/feedback-report" else "mdn"] = True
+            # Keep their fields (Original-Message-ID, RFC 8098 §3.2.5) for correlation.
+            returned_texts.append(_report_part_text(part))
             return
         if part.is_multipart():
             payload = part.get_payload()
@@ -302,6 +302,15 @@ def _walk(msg: Message) -> _Structure:
         has_feedback_part=flags["feedback"],
         has_mdn_part=flags["mdn"],
     )
+
+
+def _report_part_text(part: Message) -> str:
+    payload = part.get_payload()
+    if isinstance(payload, list):  # compat32 parses these report parts as header blocks
+        return "\n".join(
+            f"{k}: {v}" for block in payload if isinstance(block, Message) for k, v in block.items()
+        )
+    return _part_text(part)
 
 
 def _leaves(msg: Message) -> Iterator[Message]:
@@ -562,9 +571,13 @@ def classify_machine_mail(parsed: ParsedMail, envelope: Envelope | None) -> Mach
     )
 
     if structure.report_type == "feedback-report" or structure.has_feedback_part:
-        return MachineMail("feedback", "arf-report")
+        return MachineMail(
+            "feedback", "arf-report", original_message_ids=_original_message_ids(parsed, structure)
+        )
     if structure.report_type == "disposition-notification" or structure.has_mdn_part:
-        return MachineMail("mdn", "mdn-report")
+        return MachineMail(
+            "mdn", "mdn-report", original_message_ids=_original_message_ids(parsed, structure)
+        )
 
     challenge = _challenge(parsed, structure)
     if challenge is not None:
