@@ -538,8 +538,12 @@ def _daemon_sender(parsed: ParsedMail) -> bool:
 
 def _null_sender(parsed: ParsedMail, envelope: Envelope | None) -> bool:
     """True when the message came with the null reverse-path (RFC 5321 §4.5.5)."""
-    if envelope is not None and not envelope.source.startswith("imap"):
+    if envelope is not None and envelope.source == "smtp":
         return not envelope.mail_from or envelope.mail_from.strip() in ("<>", "")
+    if envelope is not None and envelope.mail_from is not None:
+        # Pipe delivery that was told the sender; None there means "not told", which is
+        # not evidence of anything, so it falls through to the Return-Path header.
+        return envelope.mail_from.strip() in ("<>", "")
     paths = parsed.header_all("return-path")
     return bool(paths) and paths[-1].strip() in ("<>", "")
 

@@ -217,9 +217,15 @@ def test_null_envelope_sender_makes_plain_message_machine_mail() -> None:
     assert verdict.machine is not None and verdict.machine.reason == "null-return-path"
 
 
-def test_imap_envelope_without_sender_is_not_a_null_sender() -> None:
-    envelope = Envelope(source="imap:INBOX", mail_from=None)
+@pytest.mark.parametrize("source", ["imap:INBOX", "pipe"])
+def test_envelope_without_known_sender_is_not_a_null_sender(source: str) -> None:
+    envelope = Envelope(source=source, mail_from=None)
     assert screen(parse(simple()), envelope, CTX).action == "accept"
+
+
+def test_pipe_envelope_with_null_sender_is_machine_mail() -> None:
+    envelope = Envelope(source="pipe", mail_from="<>")
+    assert screen(parse(simple()), envelope, CTX).action == "autoreply"
 
 
 ADDRESS_CASES = [
