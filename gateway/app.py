@@ -75,7 +75,17 @@ class App:
     def pipeline_config(self) -> PipelineConfig:
         s = self.settings
         intake = {a.lower(): d.code for d in s.departments for a in d.intake_addresses}
-        ours = set(s.accepted_recipients()) | {s.outbound.from_address.lower()}
+        # The gateway's own addresses: its From and the addresses only it reads. Department
+        # mailboxes are people's mailboxes (staff answer from them), never "ours".
+        staff = {d.email.lower() for d in s.departments}
+        staff |= {
+            a.lower() for d in s.departments for a in (*d.staff_addresses, *d.intake_addresses)
+        }
+        ours = {s.outbound.from_address.lower()}
+        ours |= {
+            a.lower() for a in (*s.routing.general_addresses, *s.routing.info_request_addresses)
+        }
+        ours -= staff
         return PipelineConfig(
             registration=RegistrationConfig(
                 number_format=s.registration.number_format,

@@ -44,7 +44,9 @@ def env(make_app: Any) -> Any:
             self.app, self.clock = app, clock
 
         def deliver(self, data: bytes) -> None:
-            app.ingest().accept(data, Envelope("smtp", None, ("transport@council.example",)))
+            app.ingest().accept(
+                data, Envelope("smtp", "citizen@example.org", ("transport@council.example",))
+            )
             app.worker().run_once(50)
 
         def appeals(self) -> list[Appeal]:
@@ -123,7 +125,7 @@ def test_repeated_appeal_not_considered_when_policy_says_so(make_app: Any) -> No
     for i in range(2):
         app.ingest().accept(
             raw("a@example.org", "Тарас Шевчук", f"{BODY}\n{ADDRESS}", subject=f"s{i}"),
-            Envelope("smtp", None, ()),
+            Envelope("smtp", "citizen@example.org", ()),
         )
         app.worker().run_once()
         with app.sessions.begin() as s:
