@@ -159,8 +159,21 @@ def process(
     recipients = all_recipients(parsed, envelope)
     sender = parsed.reply_to or parsed.from_addr
     sender_email = sender.email.lower() if sender else None
+    if verdict.action == "bounce" and verdict.machine is not None:
+        from routing.bounce_handling import handle_bounce
+
+        result = handle_bounce(
+            session,
+            verdict.machine,
+            bounce_prefix=f"bounces{deps.codec.delimiter}",
+            admin_email=deps.config.instance.get("admin_email", ""),
+            notices=notices,
+            event=lambda type_, **kw: event(session, now, type_, inbound_id=inbound.id, **kw),
+            view=lambda a: appeal_view(a, a.department, deps.config),
+        )
+        return Outcome("discarded", result.reason, result.appeal_id, role="bounce")
     if verdict.action == "bounce":
-        return Outcome("discarded", verdict.rule, role="bounce")
+        return Outcome("discarded", "bounce-unlinked", role="bounce")
     if verdict.action == "autoreply":
         # Never acknowledged; attached to its appeal when it matches one (issue 5).
         match = match_reply(session, parsed, recipients, deps.codec, deps.reg_pattern, sender_email)
@@ -186,9 +199,19 @@ def process(
 
     assigned = (inbound.info or {}).get("assign_to")
     if assigned or looks_like_reply(
-        parsed, recipients, deps.codec, deps.config.screening.message_id_domain
+        parsed, recipients, deps.codec, deps.config.screening.message_id_domain, deps.reg_pattern
     ):
-        return _handle_reply(session, inbound, parsed, recipients, sender_email, deps, notices)
+        outcome = _handle_reply(session, inbound, parsed, recipients, sender_email, deps, notices)
+        # A new mail that merely mentions a number but matches nothing is a new appeal,
+        # unless it came to the reply domain or is threaded under our mail.
+        mere_mention = (
+            outcome.reason == "unmatched-reply"
+            and not assigned
+            and not any(deps.codec.is_reply_domain(r) for r in recipients)
+            and not _threaded_under_ours(parsed, deps)
+        )
+        if not mere_mention:
+            return outcome
     # Nothing a person could answer: no address to answer to, or no content at all.
     # Held for a person rather than dropped: the law does not allow silently ignoring mail.
     if sender is None:
@@ -537,8 +560,25 @@ def _handle_reply(
         relay_mode=deps.relay_mode,
         event=lambda type_, **kw: event(session, now, type_, **kw),
     )
+    if role == "department" and appeal.state not in ("registered", "routed", "answered"):
+        # The appeal already has its final answer (or left us): a second "answer" is held
+        # for a person. This also ends loops with careless auto-responders.
+        event(
+            session,
+            now,
+            "reply-held",
+            appeal_id=appeal.id,
+            inbound_id=inbound.id,
+            reason="appeal-closed",
+        )
+        return Outcome("held", "appeal-closed", appeal.id, role="reply")
     if role == "department":
         result = handle_department_reply(ctx, actor=sender or "admin")
     else:
         result = handle_citizen_followup(ctx)
     return Outcome(result.state, result.reason, appeal.id, role=role)
+
+
+def _threaded_under_ours(parsed: ParsedMail, deps: PipelineDeps) -> bool:
+    domain = "@" + deps.config.screening.message_id_domain.lower() + ">"
+    return any(r.lower().endswith(domain) for r in (*parsed.in_reply_to, *parsed.references))

@@ -103,10 +103,18 @@ def sender_role(appeal: Appeal, sender: str) -> Role:
 
 
 def looks_like_reply(
-    parsed: ParsedMail, recipients: Sequence[str], codec: ReplyAddressCodec, message_id_domain: str
+    parsed: ParsedMail,
+    recipients: Sequence[str],
+    codec: ReplyAddressCodec,
+    message_id_domain: str,
+    reg_pattern: re.Pattern[str] | None = None,
 ) -> bool:
-    """Mail that should go through reply matching rather than be registered as new."""
+    """Mail that should go through reply matching rather than be registered as new: sent to
+    the reply domain, threaded under our mail, or naming one of our registration numbers in
+    the subject (a reply written by hand, or by a careless auto-responder)."""
     if any(codec.is_reply_domain(r) for r in recipients):
+        return True
+    if reg_pattern is not None and reg_pattern.search(parsed.subject or ""):
         return True
     domain = "@" + message_id_domain.lower() + ">"
     return any(r.lower().endswith(domain) for r in _ids([*parsed.in_reply_to, *parsed.references]))
