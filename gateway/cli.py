@@ -195,6 +195,14 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tick(args: argparse.Namespace) -> int:
+    from gateway.scheduler import tick
+
+    result = tick(_app(args))
+    print(f"tick: {result.scanned} candidate appeal(s), {result.sent} reminder(s) queued")
+    return 0
+
+
 def cmd_settings_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(json.dumps(redacted(settings), ensure_ascii=False, indent=2, default=str))
@@ -224,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve-smtp", _serve({"smtp"}), "the SMTP listener only")
     add("work", _serve({"work"}), "the pipeline worker only")
     add("send", _serve({"send"}), "the outbox sender only")
+    add("tick", cmd_tick, "do the due reminders and escalations once (cron / systemd timer)")
     sp = add("inject", cmd_inject, "store one message from stdin (MTA pipe); exit 75 on failure")
     sp.add_argument("--source", default="pipe")
     sp.add_argument("--sender", default=None, help="envelope sender")

@@ -66,6 +66,16 @@ def start_background_roles(
         threads.append(
             loop_thread("sender", lambda: sender.run_once(20), stop, app.wakeup_sender, idle)
         )
+    if "tick" in roles:
+        from gateway.scheduler import tick
+
+        period = float(app.settings.reminders.tick_seconds)
+
+        def tick_step() -> int:
+            tick(app)
+            return 0  # always sleep a full period between ticks
+
+        threads.append(loop_thread("scheduler", tick_step, stop, threading.Event(), period))
     return threads
 
 

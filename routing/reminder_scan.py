@@ -1,0 +1,214 @@
+"""The reminder scan: which open appeals need a reminder or an escalation now, and sending
+each step exactly once.
+
+The scan walks open appeals whose due date is near or past, in id order and in batches
+(keyset pagination over the `(state, due_date)` index), so it never loads all appeals into
+memory. For each candidate it asks the pure plan (`routing.reminders.steps_due`) which steps
+are due, given the steps already recorded in `reminder_sent`.
+
+Step keys carry the due date they were planned for (`before-5@2026-03-02`), so an
+extension starts a fresh plan for the new date and nothing planned for the old one repeats.
+
+Exactly once, across restarts and with several schedulers at once: a step is claimed by
+inserting its `(appeal_id, step_key)` row with ON CONFLICT DO NOTHING in the same
+transaction that queues the message. Only the inserter that got the row back queues the
+message; a concurrent scheduler's insert waits for the first transaction and then does
+nothing (PostgreSQL), and SQLite has one writer at a time anyway. A crash before the
+commit leaves neither the row nor the message, so the step is simply done by the next tick.
+
+Departments that asked for a digest get one message a day listing all their appeals due
+soon or overdue (sorted by due date) instead of single reminders; every step it covers is
+recorded as sent, so single reminders never follow.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import Appeal, Department, ReminderSent
+from routing.deadlines import WorkCalendar
+from routing.ports import Clock, NoticeSink
+from routing.reminders import ReminderPlan, ReminderStep, steps_due, within_window
+
+OPEN_STATES = ("registered", "routed", "answered")
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    scanned: int
+    sent: int
+
+
+def stored_key(appeal: Appeal, step: ReminderStep) -> str:
+    """Steps are per due date: after an extension the plan starts again for the new date,
+    while what was sent for the old date stays recorded."""
+    return f"{step.key}@{appeal.due_date.isoformat()}"
+
+
+def _insert_sent(session: Session, appeal_id: int, key: str, now: datetime) -> bool:
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    res = session.execute(
+        ins(ReminderSent)
+        .values(appeal_id=appeal_id, step_key=key, sent_at=now)
+        .on_conflict_do_nothing(index_elements=["appeal_id", "step_key"])
+        .returning(ReminderSent.id)
+    )
+    return res.first() is not None
+
+
+def candidate_batch(
+    session: Session, horizon: date, after_id: int, batch: int = BATCH
+) -> list[Appeal]:
+    """The next `batch` open appeals due on or before `horizon`, by id after `after_id`
+    (keyset pagination: every batch is one short transaction)."""
+    return list(
+        session.scalars(
+            select(Appeal)
+            .where(Appeal.state.in_(OPEN_STATES), Appeal.due_date <= horizon, Appeal.id > after_id)
+            .order_by(Appeal.id)
+            .limit(batch)
+        )
+    )
+
+
+def scan(
+    sessions: sessionmaker[Session],
+    clock: Clock,
+    plan: ReminderPlan,
+    cal: WorkCalendar,
+    tz: ZoneInfo,
+    notifier_for: Callable[[Session], NoticeSink],
+    view: Callable[[Appeal], dict[str, Any]],
+    admin_email: str,
+) -> ScanResult:
+    now = clock.now()
+    if not within_window(now, plan, cal, tz):
+        return ScanResult(0, 0)
+    today = now.astimezone(tz).date()
+    horizon = today + timedelta(days=max(plan.before_due_days, default=0))
+    scanned = sent = 0
+    digests: dict[int, list[tuple[Appeal, ReminderStep]]] = defaultdict(list)
+    last_id = 0
+    while True:
+        with sessions.begin() as session:
+            batch = candidate_batch(session, horizon, last_id)
+            if not batch:
+                break
+            last_id = batch[-1].id
+            scanned += len(batch)
+            ids = [a.id for a in batch]
+            due_of = {a.id: a.due_date.isoformat() for a in batch}
+            done: dict[int, set[str]] = defaultdict(set)
+            for aid, stored in session.execute(
+                select(ReminderSent.appeal_id, ReminderSent.step_key).where(
+                    ReminderSent.appeal_id.in_(ids)
+                )
+            ):
+                key, _, for_due = stored.partition("@")
+                if for_due == due_of[aid]:
+                    done[aid].add(key)
+            notices = notifier_for(session)
+            for appeal in batch:
+                steps = steps_due(
+                    plan,
+                    due_date=appeal.due_date,
+                    now=now,
+                    cal=cal,
+                    tz=tz,
+                    already_sent=done[appeal.id],
+                )
+                for step in steps:
+                    dept = appeal.department
+                    if dept is not None and dept.digest and step.kind != "escalation":
+                        digests[dept.id].append((appeal, step))
+                        continue
+                    if not _insert_sent(session, appeal.id, stored_key(appeal, step), now):
+                        continue  # another scheduler did it
+                    _send_step(notices, appeal, step, today, view, admin_email)
+                    sent += 1
+    if digests:
+        sent += _send_digests(sessions, digests, now, today, notifier_for, view)
+    return ScanResult(scanned, sent)
+
+
+def _send_step(
+    notices: NoticeSink,
+    appeal: Appeal,
+    step: ReminderStep,
+    today: date,
+    view: Callable[[Appeal], dict[str, Any]],
+    admin_email: str,
+) -> None:
+    dept = appeal.department
+    if dept is None:
+        return
+    context = {
+        **view(appeal),
+        "step": {"key": step.key, "kind": step.kind, "days_left": (appeal.due_date - today).days},
+    }
+    if step.kind == "escalation":
+        to = [a for a in (dept.head_email, admin_email) if a]
+        notices.add(
+            "department/escalation",
+            to=to,
+            context=context,
+            appeal_id=appeal.id,
+            reply_token_for=appeal.id,
+        )
+    else:
+        notices.add(
+            f"department/{step.kind}",
+            to=[dept.email],
+            context=context,
+            appeal_id=appeal.id,
+            reply_token_for=appeal.id,
+        )
+
+
+def _send_digests(
+    sessions: sessionmaker[Session],
+    digests: dict[int, list[tuple[Appeal, ReminderStep]]],
+    now: datetime,
+    today: date,
+    notifier_for: Callable[[Session], NoticeSink],
+    view: Callable[[Appeal], dict[str, Any]],
+) -> int:
+    sent = 0
+    for dept_id, items in digests.items():
+        with sessions.begin() as session:
+            dept = session.get(Department, dept_id)
+            if dept is None:
+                continue
+            fresh = [(a, s) for a, s in items if _insert_sent(session, a.id, stored_key(a, s), now)]
+            if not fresh:
+                continue
+            fresh.sort(key=lambda x: (x[0].due_date, x[0].id))
+            rows = [
+                {**view(a)["appeal"], "days_left": (a.due_date - today).days, "step": s.kind}
+                for a, s in fresh
+            ]
+            notifier_for(session).add(
+                "department/digest",
+                to=[dept.email],
+                context={
+                    "department": {"code": dept.code, "name": dept.name},
+                    "appeals": rows,
+                    "today": today.strftime("%d.%m.%Y"),
+                    "instance": view(fresh[0][0])["instance"],
+                },
+                appeal_id=None,
+            )
+            sent += 1
+    return sent

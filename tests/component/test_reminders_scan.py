@@ -1,0 +1,116 @@
+"""The reminder scan against a real database: steps sent once, inside the window, never
+for an answered appeal; extensions restart the plan; digests for departments that want them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.clock import ManualClock
+from gateway.scheduler import tick
+from models import Appeal, OutboundMessage, ReminderSent
+from routing.mail import Envelope
+
+
+def _appeal(app: Any, i: int = 0) -> Appeal:
+    m = EmailMessage()
+    m["From"] = f"Наталія Ткач{i} <n{i}@example.org>"
+    m["To"] = "zhkg@council.example"
+    m["Subject"] = f"Прибирання двору {i}"
+    m.set_content(
+        f"Двір не прибирають два тижні, прошу вжити заходів {i}.\nАдреса: м. Луцьк, вул. Дубнівська, {i + 1}"
+    )
+    app.ingest().accept(m.as_bytes(), Envelope("smtp", f"n{i}@example.org", ()))
+    app.worker().run_once()
+    with app.sessions() as s:
+        return s.scalars(select(Appeal).order_by(Appeal.id.desc())).first()
+
+
+def _kinds(app: Any) -> list[str]:
+    with app.sessions() as s:
+        return [
+            o.kind
+            for o in s.scalars(select(OutboundMessage).order_by(OutboundMessage.id))
+            if o.kind.startswith("department/") and o.kind != "department/assigned"
+        ]
+
+
+def _at(d: date, hour_utc: int, *, workday: bool = False) -> datetime:
+    while workday and d.weekday() >= 5:
+        d += timedelta(days=1)
+    return datetime(d.year, d.month, d.day, hour_utc, tzinfo=UTC)
+
+
+def test_plan_runs_once_and_stops_when_answered(make_app: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # Monday, 10:00 Kyiv
+    app = make_app(clock=clock)
+    a = _appeal(app)
+    due = a.due_date
+    sent_log = []
+    day = due - timedelta(days=6)
+    while day <= due + timedelta(days=8):
+        for hour in (5, 8, 12, 15, 17):  # before, inside and after the 09-18 window (Kyiv)
+            clock.set(_at(day, hour))
+            tick(app)
+        sent_log.append((day, _kinds(app)))
+        day += timedelta(days=1)
+    with app.sessions() as s:
+        keys = sorted(r.step_key.split("@")[0] for r in s.scalars(select(ReminderSent)))
+    # Each step once; the kinds reached the department; escalation went out.
+    assert len(keys) == len(set(keys))
+    assert {"before-5", "before-1", "due-0"} <= set(keys) or {"before-1", "due-0"} <= set(keys)
+    assert "department/escalation" in _kinds(app)
+    assert any(k.startswith("overdue-") for k in keys)
+    # Answered: no more reminders.
+    with app.sessions.begin() as s:
+        s.get(Appeal, a.id).state = "closed"
+    before = len(_kinds(app))
+    clock.advance(days=6)
+    tick(app)
+    assert len(_kinds(app)) == before
+
+
+def test_nothing_is_sent_outside_the_window(make_app: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    app = make_app(clock=clock)
+    a = _appeal(app)
+    clock.set(_at(a.due_date + timedelta(days=3), 20))  # 22:00 Kyiv
+    assert tick(app).sent == 0
+
+
+def test_extension_restarts_the_plan_for_the_new_date(make_app: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    app = make_app(clock=clock)
+    a = _appeal(app)
+    clock.set(_at(a.due_date - timedelta(days=1), 8, workday=True))
+    tick(app)
+    with app.sessions.begin() as s:
+        s.get(Appeal, a.id).due_date = a.due_date + timedelta(days=10)
+    clock.set(_at(a.due_date + timedelta(days=9), 8, workday=True))
+    tick(app)
+    with app.sessions() as s:
+        keys = [r.step_key for r in s.scalars(select(ReminderSent))]
+    new_due = (a.due_date + timedelta(days=10)).isoformat()
+    assert any(k.endswith("@" + new_due) for k in keys)
+    assert any(k.endswith("@" + a.due_date.isoformat()) for k in keys)
+
+
+def test_digest_department_gets_one_message(make_app: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    import tomllib
+
+    from gwtest import REPO
+
+    depts = tomllib.loads((REPO / "settings.toml").read_text())["departments"]
+    for d in depts:
+        if d["code"] == "housing":
+            d["digest"] = True
+    app = make_app({"departments": depts}, clock=clock)
+    apps = [_appeal(app, i) for i in range(3)]
+    clock.set(_at(apps[0].due_date + timedelta(days=4), 8, workday=True))
+    tick(app)
+    assert _kinds(app).count("department/digest") == 1
+    assert "department/overdue" not in _kinds(app)
