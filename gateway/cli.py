@@ -195,6 +195,46 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_appeal(args: argparse.Namespace) -> int:
+    from gateway import admin
+
+    app = _app(args, require_secrets=args.appeal_command == "reroute")
+    if args.appeal_command == "show":
+        data = admin.show_appeal(app, args.reg_no)
+        if data is None:
+            print(f"appeals: no appeal {args.reg_no}", file=sys.stderr)
+            return 1
+        print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+        return 0
+    if args.appeal_command == "reroute":
+        error = admin.reroute(app, args.reg_no, args.department, args.actor, " ".join(args.reason))
+    else:
+        error = admin.set_topic(app, args.reg_no, args.topic, args.actor)
+    if error:
+        print(f"appeals: {error}", file=sys.stderr)
+        return 1
+    print("done")
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from gateway import admin
+
+    app = _app(args, require_secrets=False)
+    if args.cal_command == "list":
+        for row in admin.calendar_list(app):
+            kind = "working day" if row["working"] else "day off"
+            print(f"{row['day']}  {kind:<12} {row['note']}")
+        return 0
+    day = date.fromisoformat(args.day)
+    working = {"day-off": False, "working-day": True, "remove": None}[args.cal_command]
+    admin.calendar_set(app, day, working, " ".join(getattr(args, "note", []) or []))
+    print("done")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from gateway.scheduler import tick
 
@@ -259,6 +299,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp = pens.add_parser("discard", help="discard a held message, with a reason")
     sp.add_argument("id", type=int)
     sp.add_argument("reason", nargs="+")
+    ap = add("appeal", cmd_appeal, "one appeal: show, reroute, set-topic")
+    aps = ap.add_subparsers(dest="appeal_command", required=True)
+    aps.add_parser("show", help="state, dates and history").add_argument("reg_no")
+    sp = aps.add_parser("reroute", help="give it to another department (a training label)")
+    sp.add_argument("reg_no")
+    sp.add_argument("department")
+    sp.add_argument("reason", nargs="+")
+    sp.add_argument("--actor", default="admin")
+    sp = aps.add_parser("set-topic", help="correct the topic (a training label)")
+    sp.add_argument("reg_no")
+    sp.add_argument("topic")
+    sp.add_argument("--actor", default="admin")
+    cal = add("calendar", cmd_calendar, "extra days off and working days (moved days)")
+    cals = cal.add_subparsers(dest="cal_command", required=True)
+    cals.add_parser("list", help="the overrides")
+    for name, help_ in (("day-off", "an extra day off"), ("working-day", "an extra working day")):
+        sp = cals.add_parser(name, help=help_)
+        sp.add_argument("day", help="YYYY-MM-DD")
+        sp.add_argument("note", nargs="*")
+    cals.add_parser("remove", help="remove an override").add_argument("day")
     db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
     add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
     add("current", cmd_db_current, "show the schema revision", db)

@@ -1,0 +1,161 @@
+"""Admin operations on appeals and on the working-day calendar.
+
+Every change is an event with the actor and the reason, and every correction of a topic
+or a department is also a training label (issue 6: the next model learns from it).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from gateway.app import App
+from models import Appeal, AppealEvent, CalendarOverride, Department, TrainingLabel
+from routing.pipeline import appeal_view
+
+
+def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
+    with app.sessions() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        if a is None:
+            return None
+        events = [
+            {"at": e.at, "type": e.type, "actor": e.actor, "data": e.data}
+            for e in s.scalars(
+                select(AppealEvent).where(AppealEvent.appeal_id == a.id).order_by(AppealEvent.id)
+            )
+        ]
+        today = app.clock.now().astimezone(_tz(app)).date()
+        return {
+            "reg_no": a.reg_no,
+            "kind": a.kind,
+            "state": a.state,
+            "department": a.department.code if a.department else None,
+            "topic": a.topic,
+            "confidence": a.confidence,
+            "model_version": a.model_version,
+            "received_at": a.received_at,
+            "receipt_date": a.receipt_date,
+            "due_date": a.due_date,
+            "due_at": a.due_at,
+            "overdue": a.state in ("registered", "routed", "answered") and a.due_date < today,
+            "repeat_status": a.repeat_status,
+            "collective": a.collective,
+            "anonymous": a.anonymous,
+            "priority": a.priority,
+            "delivery_failed": a.delivery_failed,
+            "events": events,
+        }
+
+
+def _tz(app: App) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(app.settings.deadlines.timezone)
+
+
+def reroute(app: App, reg_no: str, code: str, actor: str, reason: str) -> str | None:
+    with app.sessions.begin() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        dept = s.scalars(
+            select(Department).where(Department.code == code, Department.active.is_(True))
+        ).first()
+        if a is None:
+            return f"no appeal {reg_no}"
+        if dept is None:
+            return f"no active department {code!r}"
+        old = a.department
+        now = app.clock.now()
+        a.department_id, a.department = dept.id, dept
+        if a.state == "held":
+            a.state = "routed"
+        source = "triage" if old is not None and old.is_triage else "admin"
+        s.add(
+            TrainingLabel(
+                appeal_id=a.id,
+                topic=None,
+                department_code=dept.code,
+                source=source,
+                actor=actor,
+                at=now,
+            )
+        )
+        s.add(
+            AppealEvent(
+                appeal_id=a.id,
+                at=now,
+                type="redirected",
+                actor=actor,
+                data={
+                    "from_department": old.code if old else None,
+                    "to_department": dept.code,
+                    "reason": reason,
+                },
+            )
+        )
+        cfg = app.pipeline_config()
+        app.notifier(s).add(
+            "department/assigned",
+            to=[dept.email],
+            context=appeal_view(a, dept, cfg),
+            appeal_id=a.id,
+            reply_token_for=a.id,
+        )
+    app.wakeup_sender.set()
+    return None
+
+
+def set_topic(app: App, reg_no: str, topic: str, actor: str) -> str | None:
+    known = set(app.settings.routing.topics)
+    if known and topic not in known:
+        return f"unknown topic {topic!r}; known: {', '.join(sorted(known))}"
+    with app.sessions.begin() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        if a is None:
+            return f"no appeal {reg_no}"
+        now = app.clock.now()
+        s.add(
+            AppealEvent(
+                appeal_id=a.id,
+                at=now,
+                type="topic-set",
+                actor=actor,
+                data={"from": a.topic, "to": topic},
+            )
+        )
+        a.topic = topic
+        s.add(
+            TrainingLabel(
+                appeal_id=a.id,
+                topic=topic,
+                department_code=None,
+                source="admin",
+                actor=actor,
+                at=now,
+            )
+        )
+    return None
+
+
+def calendar_list(app: App) -> list[dict[str, Any]]:
+    with app.sessions() as s:
+        return [
+            {"day": o.day, "working": o.working, "note": o.note}
+            for o in s.scalars(select(CalendarOverride).order_by(CalendarOverride.day))
+        ]
+
+
+def calendar_set(app: App, day: date, working: bool | None, note: str) -> None:
+    """working=True: an extra working day; False: an extra day off; None: remove."""
+    with app.sessions.begin() as s:
+        row = s.get(CalendarOverride, day)
+        if working is None:
+            if row is not None:
+                s.delete(row)
+            return
+        if row is None:
+            row = CalendarOverride(day=day, working=working, note=note)
+            s.add(row)
+        row.working, row.note = working, note
