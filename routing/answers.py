@@ -241,15 +241,23 @@ def _redirect(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]
         _help(ctx, actor, f"невідомий підрозділ «{code}»", thread)
         return ReplyResult("processed", "bad-command")
     old = appeal.department.code if appeal.department else None
+    # A decision of the triage department is a triage label; any other redirect corrects a
+    # routing mistake. An optional topic after the code labels the topic as well.
+    source = (
+        "triage" if appeal.department is not None and appeal.department.is_triage else "redirect"
+    )
+    topic = args[1].strip().lower() if len(args) > 1 else None
+    if topic:
+        appeal.topic = topic
     appeal.department_id = dept.id
     appeal.department = dept
     appeal.state = "routed"
     ctx.session.add(
         TrainingLabel(
             appeal_id=appeal.id,
-            topic=None,
+            topic=topic,
             department_code=dept.code,
-            source="redirect",
+            source=source,
             actor=actor,
             at=ctx.now,
         )
