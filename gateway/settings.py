@@ -69,6 +69,15 @@ class OutboundSettings(Section):
     first_retry_seconds: int = Field(60, ge=1)
     max_per_recipient_per_day: int = Field(20, ge=1)
 
+    @field_validator("from_name")
+    @classmethod
+    def _one_encoded_word(cls, v: str) -> str:
+        # Sent as one RFC 2047 encoded word (at most 75 characters): 40 bytes of UTF-8
+        # become 56 characters of base64 plus 12 of framing.
+        if len(v.encode()) > 40:
+            raise ValueError("too long: at most 40 bytes of UTF-8 (about 20 Cyrillic letters)")
+        return v
+
 
 class RegistrationSettings(Section):
     number_format: str = "{series}-{year}-{seq:06d}"

@@ -56,6 +56,23 @@ def stored_key(appeal: Appeal, step: ReminderStep) -> str:
     return f"{step.key}@{appeal.due_date.isoformat()}"
 
 
+def _claim_steps(
+    session: Session, keys: list[tuple[int, str]], now: datetime
+) -> set[tuple[int, str]]:
+    """Insert step rows, skipping existing ones; returns the rows this call inserted."""
+    if not keys:
+        return set()
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    res = session.execute(
+        ins(ReminderSent)
+        .values([{"appeal_id": a, "step_key": k, "sent_at": now} for a, k in keys])
+        .on_conflict_do_nothing(index_elements=["appeal_id", "step_key"])
+        .returning(ReminderSent.appeal_id, ReminderSent.step_key)
+    )
+    return {(a, k) for a, k in res}
+
+
 def _insert_sent(session: Session, appeal_id: int, key: str, now: datetime) -> bool:
     dialect = session.get_bind().dialect.name
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -120,6 +137,7 @@ def scan(
                 if for_due == due_of[aid]:
                     done[aid].add(key)
             notices = notifier_for(session)
+            pending: list[tuple[Appeal, ReminderStep]] = []
             for appeal in batch:
                 steps = steps_due(
                     plan,
@@ -133,9 +151,13 @@ def scan(
                     dept = appeal.department
                     if dept is not None and dept.digest and step.kind != "escalation":
                         digests[dept.id].append((appeal, step))
-                        continue
-                    if not _insert_sent(session, appeal.id, stored_key(appeal, step), now):
-                        continue  # another scheduler did it
+                    else:
+                        pending.append((appeal, step))
+            # Claim all of the batch's steps in one statement; only what we got back is ours
+            # to send (another scheduler may have claimed the rest).
+            claimed = _claim_steps(session, [(a.id, stored_key(a, st)) for a, st in pending], now)
+            for appeal, step in pending:
+                if (appeal.id, stored_key(appeal, step)) in claimed:
                     _send_step(notices, appeal, step, today, view, admin_email)
                     sent += 1
     if digests:
