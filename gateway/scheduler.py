@@ -1,5 +1,5 @@
-"""The scheduler tick: reminders and escalations (and lease recovery, which the claim
-queries already do by themselves). `appeals tick` runs one tick (cron or a systemd
+"""The scheduler tick: reminders and escalations, and the retention purge of raw mail
+(lease recovery needs no tick: the claim queries take expired leases by themselves). `appeals tick` runs one tick (cron or a systemd
 timer); `appeals run` ticks every `reminders.tick_seconds`."""
 
 from __future__ import annotations
@@ -42,4 +42,39 @@ def tick(app: App) -> ScanResult:
     if result.sent:
         log.info("tick: %d candidate(s), %d reminder(s) queued", result.scanned, result.sent)
         app.wakeup_sender.set()
+    purge_raw(app)
     return result
+
+
+def purge_raw(app: App, limit: int = 1000) -> int:
+    """Retention: erase raw messages older than `retention.raw_days` (personal data is kept
+    only as long as needed to consider the appeal). Rows stay, marked `erased_at`; message
+    bytes shared by a newer row (the same sha256) are never erased early."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from models import InboundMessage
+
+    cutoff = app.clock.now() - timedelta(days=app.settings.retention.raw_days)
+    erased = 0
+    with app.sessions.begin() as s:
+        rows = list(
+            s.scalars(
+                select(InboundMessage)
+                .where(
+                    InboundMessage.received_at < cutoff,
+                    InboundMessage.erased_at.is_(None),
+                    InboundMessage.state.in_(("processed", "discarded")),
+                )
+                .order_by(InboundMessage.id)
+                .limit(limit)
+            )
+        )
+        for row in rows:
+            app.rawstore.erase(row.raw_sha256)
+            row.erased_at = app.clock.now()
+            erased += 1
+    if erased:
+        log.info("retention: erased %d raw message(s)", erased)
+    return erased
