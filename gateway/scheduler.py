@@ -1,6 +1,7 @@
 """The scheduler tick: reminders and escalations, and the retention purge of raw mail
-(lease recovery needs no tick: the claim queries take expired leases by themselves). `appeals tick` runs one tick (cron or a systemd
-timer); `appeals run` ticks every `reminders.tick_seconds`."""
+(lease recovery needs no tick: the claim queries take expired leases by themselves).
+`appeals tick` runs one tick (cron or a systemd timer); `appeals run` ticks every
+`reminders.tick_seconds`."""
 
 from __future__ import annotations
 
