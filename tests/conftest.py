@@ -4,6 +4,7 @@ where a missing server is a failure (never a silent skip)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -272,6 +273,10 @@ class DovecotServer:
         pid = self._pid()
         if pid is None:
             return
+        # The master's children (imap, imap-login, auth...) outlive a master that exits
+        # and keep serving open connections for a while; `systemctl stop dovecot` kills
+        # the whole group, and so do we, so that connections really drop.
+        children = _descendants(pid)
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
@@ -285,6 +290,9 @@ class DovecotServer:
             time.sleep(0.05)
         else:
             raise RuntimeError("dovecot master did not exit")
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
         (self.base_dir / "master.pid").unlink(missing_ok=True)
 
     def client(self, user: str | None = None) -> Any:
@@ -337,6 +345,25 @@ class DovecotServer:
                 c.expunge()
         finally:
             c.logout()
+
+
+def _descendants(pid: int) -> list[int]:
+    """All processes below `pid` (read from /proc; Linux only, like the fixture)."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p]
+        found += kids
+        frontier += kids
+    return found
 
 
 def _dovecot_config(root: Path, port: int, password: str) -> str:
