@@ -161,6 +161,7 @@ class MailboxPoller:
     def _poll(self) -> int:
         client = self._connect()
         info = client.select_folder(self.mailbox.folder)
+        _reported_new_mail(client)  # SELECT's own EXISTS is not news
         uidvalidity = int(info[b"UIDVALIDITY"])
         known, last_uid = self._load_cursor()
         if known != uidvalidity:
@@ -366,6 +367,8 @@ class MailboxPoller:
     # -- waiting ----------------------------------------------------------------------------
     def _wait_for_news(self, stop: threading.Event, wait: Callable[[float], object]) -> None:
         client = self._client
+        if client is not None and _reported_new_mail(client):
+            return  # mail arrived while we were polling: poll again straight away
         if self.mailbox.idle and client is not None and client.has_capability("IDLE"):
             self._idle(client, stop)
         else:
@@ -477,6 +480,22 @@ class MailboxPoller:
             n if n >= 0 else "?",
             why,
         )
+
+
+def _reported_new_mail(client: Any) -> bool:
+    """Did the server announce new mail (EXISTS) in a response since we last asked?
+
+    Mail that arrives while we SEARCH or FETCH is announced by an untagged EXISTS inside
+    that command's response (RFC 3501 §7.3.1), which imaplib files away; a server does
+    not announce it again when IDLE starts, so without this check such a message would
+    wait for the next IDLE renewal. imapclient has no public API for these stored
+    responses, hence the look at its imaplib connection; a client without one (another
+    library) just means no early re-poll.
+    """
+    store = getattr(getattr(client, "_imap", None), "untagged_responses", None)
+    if not isinstance(store, dict):
+        return False
+    return store.pop("EXISTS", None) is not None
 
 
 def _is_conflict(exc: IngestError) -> bool:

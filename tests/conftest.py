@@ -380,6 +380,9 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 log_path = {root}/dovecot.log
 mail_location = maildir:{root}/mail/%u
+# Dovecot also re-checks an IDLE mailbox on a timer (default 30 s) in case a change
+# slipped past its inotify watch; short here so a rare race cannot stall a test.
+mailbox_idle_check_interval = 1 secs
 passdb {{
   driver = static
   args = password={password}
@@ -406,19 +409,18 @@ service pop3-login {{
 
 
 @pytest.fixture(scope="session")
-def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]:
+def dovecot() -> Iterator[DovecotServer]:
     import shutil
+    import tempfile
 
     if not DOVECOT_BIN.exists():
         missing_server("dovecot not installed: apt-get install dovecot-imapd")
     if os.geteuid() != 0:
         missing_server("the throwaway Dovecot master must run as root")
-    root = tmp_path_factory.mktemp("dovecot")
-    # The login/mail processes (dovenull, dovecot) must reach the sockets and mail dirs.
-    for d in (root, *root.parents):
-        if d == Path("/"):
-            break
-        d.chmod(d.stat().st_mode | 0o711)
+    # Not under pytest's basetemp: pytest keeps /tmp/pytest-of-<user> at mode 0700, and
+    # the dovecot/dovenull processes must be able to reach the sockets and mail dirs.
+    root = Path(tempfile.mkdtemp(prefix="appeals-dovecot-"))
+    root.chmod(0o755)
     for sub in ("run", "state", "mail", "home"):
         (root / sub).mkdir(mode=0o755)
     for sub in ("mail", "home"):
@@ -426,13 +428,14 @@ def dovecot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DovecotServer]
     server = DovecotServer(root=root, host="127.0.0.1", port=free_port())
     server.config.write_text(_dovecot_config(root, server.port, server.password))
     try:
-        server.start()
-    except Exception as exc:
-        log = root / "dovecot.log"
-        tail = log.read_text()[-2000:] if log.exists() else ""
-        server.stop()
-        pytest.fail(f"dovecot failed to start: {exc}\n{tail}")
-    try:
+        try:
+            server.start()
+        except Exception as exc:
+            log = root / "dovecot.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            server.stop()
+            pytest.fail(f"dovecot failed to start: {exc}\n{tail}")
         yield server
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)

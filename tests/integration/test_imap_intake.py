@@ -183,7 +183,14 @@ def test_only_new_mail_is_fetched_on_later_polls(
     assert poller.poll_once() == 1
     second = dovecot.deliver(user, _raw(1, "later"))
     assert poller.poll_once() == 1
-    assert poller.poll_once() == 0  # "UID n:*" still matches the last UID: must be filtered
+    # A person's client drops our keyword from the newest message. The cursor, not the
+    # flag, says it is done; and "UID n:*" still matches the highest UID even when that is
+    # below n (RFC 3501 §6.4.8), so without filtering it would be fetched on every poll.
+    c = dovecot.client(user)
+    c.select_folder("INBOX")
+    c.remove_flags([second], [FLAG])
+    c.logout()
+    assert poller.poll_once() == 0
     assert fetched[1:] == [[second]]
 
 
@@ -415,6 +422,7 @@ def test_idle_picks_up_new_mail_without_polling(
     t.start()
     try:
         _until(lambda: cursor_exists(app), "first poll")
+        time.sleep(0.3)
         dovecot.deliver(user, _raw(1, "idle"))
         _until(lambda: len(rows(app)) == 1, "IDLE delivery")
     finally:
@@ -425,9 +433,9 @@ def test_idle_picks_up_new_mail_without_polling(
     assert FLAG in next(iter(dovecot.uids(user).values()))
 
 
-def cursor_exists(app: App) -> bool:
+def cursor_exists(app: App, name: str = "main") -> bool:
     with app.sessions() as s:
-        row = s.get(MailboxCursor, "main")
+        row = s.get(MailboxCursor, name)
         return row is not None and row.last_success_at is not None
 
 
@@ -438,3 +446,38 @@ def _until(cond: Callable[[], bool], what: str, timeout: float = 15) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_imap_role_runs_one_poller_per_mailbox(
+    make_settings: Callable[..., Any], dovecot: Any, run_gateway: Callable[..., Any]
+) -> None:
+    users = [f"r{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    mailboxes = [
+        {
+            "name": f"box{i}",
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "tls": False,
+            "username": u,
+            "password_env": PW_ENV,
+            "after": "move" if i else "flag",
+        }
+        for i, u in enumerate(users)
+    ]
+    settings = make_settings({"imap": {"mailboxes": mailboxes}}, env={PW_ENV: dovecot.password})
+    app = build_app(settings)
+    prepare(app)
+    dovecot.deliver(users[0], _raw(0, "role"))
+    gw = run_gateway(app, {"imap"})
+    _until(lambda: cursor_exists(app, "box1"), "first poll of box1")
+    time.sleep(0.3)
+    dovecot.deliver(users[1], _raw(1, "role"))  # arrives while the poller is in IDLE
+    _until(lambda: len(rows(app)) == 2, "both mailboxes taken")
+    assert gw.thread.is_alive()  # stopped by the fixture
+    assert sorted(r.mailbox or "" for r in rows(app)) == ["box0", "box1"]
+    assert [c["name"] for c in sorted(status(app)["mailboxes"], key=lambda c: c["name"])] == [
+        "box0",
+        "box1",
+    ]
+    assert dovecot.uids(users[1]) == {}  # moved away after the commit
+    assert len(dovecot.uids(users[1], "Processed")) == 1
