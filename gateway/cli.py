@@ -272,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve-smtp", _serve({"smtp"}), "the SMTP listener only")
     add("work", _serve({"work"}), "the pipeline worker only")
     add("send", _serve({"send"}), "the outbox sender only")
+    add("poll-imap", _serve({"imap"}), "the IMAP intake only (every configured mailbox)")
     add("tick", cmd_tick, "do the due reminders and escalations once (cron / systemd timer)")
     sp = add("inject", cmd_inject, "store one message from stdin (MTA pipe); exit 75 on failure")
     sp.add_argument("--source", default="pipe")

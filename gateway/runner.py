@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from gateway.app import App
+from gateway.errors import SettingsError
 from gateway.ingest import GroupCommitter
 from gateway.smtp_server import IntakeHandler, bound_port, make_acceptor, start_server
 
@@ -76,6 +77,27 @@ def start_background_roles(
             return 0  # always sleep a full period between ticks
 
         threads.append(loop_thread("scheduler", tick_step, stop, threading.Event(), period))
+    if "imap" in roles:
+        threads += start_imap_pollers(app, stop)
+    return threads
+
+
+def start_imap_pollers(app: App, stop: threading.Event) -> list[threading.Thread]:
+    """One thread per configured mailbox, so a slow or dead server delays only its own."""
+    from gateway.imap_poller import MailboxPoller
+
+    threads = []
+    for mb in app.settings.imap.mailboxes:
+        password = app.settings.secret(mb.password_env)
+        if password is None:
+            raise SettingsError(
+                f"imap mailbox {mb.name!r}: environment variable {mb.password_env} "
+                "(its password_env) is not set"
+            )
+        poller = MailboxPoller(mb, password, app.ingest(), app.sessions, app.clock)
+        t = threading.Thread(target=poller.run, args=(stop,), name=f"imap-{mb.name}", daemon=True)
+        t.start()
+        threads.append(t)
     return threads
 
 
