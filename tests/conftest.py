@@ -66,8 +66,10 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 @pytest.fixture
 def make_app(make_settings: Callable[..., Settings]) -> Callable[..., App]:
-    def factory(patch: dict[str, Any] | None = None, **kwargs: Any) -> App:
-        app = build_app(make_settings(patch), **kwargs)
+    def factory(
+        patch: dict[str, Any] | None = None, env: dict[str, str] | None = None, **kwargs: Any
+    ) -> App:
+        app = build_app(make_settings(patch, env), **kwargs)
         prepare(app)
         return app
 
