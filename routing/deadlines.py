@@ -1,64 +1,142 @@
-"""Legal deadlines (interim minimal version; the full table-driven module replaces it)."""
+"""Legal deadlines for appeals and public-information requests. Pure functions over dates.
+
+Sources (see ../shared/domain/appeals-law.md):
+- Law of Ukraine 393/96-ВР "On citizens' appeals" (appeals): Art. 5 (return of an
+  incomplete appeal within 10 days), Art. 7 (forwarding to the competent body within
+  5 days), Art. 20 (one month, 30 days; 15 days when no additional study is needed;
+  extensions up to 45 days in total).
+- Law of Ukraine 2939-VI "On access to public information" (requests), Art. 20: 5 working
+  days; 48 hours when the information is needed to protect life or freedom, or concerns the
+  environment, food quality, accidents, disasters or other emergencies; extension to
+  20 working days for large volumes, with notice within the first 5 working days.
+- Civil Code of Ukraine, Art. 253 (a term counted in days starts on the day after the
+  event) and Art. 254 §5 (a term whose last day is a day off ends on the next working day).
+- Labour Code of Ukraine, Art. 67 (a public holiday on a weekend moves to the next working
+  day) and Law 2136-IX on labour relations under martial law, which suspends Art. 67 and
+  makes public holidays working days. The `holidays` package already models that: from
+  2022 the Ukrainian holidays sit in its "workday" category. `martial_law=False` restores
+  peacetime: the holidays are days off again and weekend ones move to Monday.
+
+Receipt: an e-mail received after working hours or on a day off counts as received on the
+next working day (the bodies' own procedures; appeals-law.md). Overdue is computed from the
+due date and the clock, never stored.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+import holidays
+
+Kind = Literal["appeal", "info_request"]
 
 
 @dataclass(frozen=True)
 class DeadlineRules:
+    """The legal values (defaults) or an admin's settings; same names as the settings."""
+
     timezone: str = "Europe/Kyiv"
     working_day_start: time = time(9, 0)
     working_day_end: time = time(18, 0)
-    appeal_days: int = 30
-    quick_days: int = 15
-    max_total_days: int = 45
-    info_working_days: int = 5
-    info_urgent_hours: int = 48
-    info_extended_working_days: int = 20
-    forward_days: int = 5
-    return_incomplete_days: int = 10
+    appeal_days: int = 30  # Law 393/96-ВР Art. 20
+    quick_days: int = 15  # Art. 20: no additional study needed
+    max_total_days: int = 45  # Art. 20: cap with extensions
+    info_working_days: int = 5  # Law 2939-VI Art. 20 §1
+    info_urgent_hours: int = 48  # Law 2939-VI Art. 20 §2
+    info_extended_working_days: int = 20  # Law 2939-VI Art. 20 §4
+    forward_days: int = 5  # Law 393/96-ВР Art. 7
+    return_incomplete_days: int = 10  # Law 393/96-ВР Art. 5
     holidays_country: str = "UA"
-    martial_law: bool = True
+    martial_law: bool = True  # Law 2136-IX
     extra_days_off: tuple[date, ...] = field(default=())
     extra_working_days: tuple[date, ...] = field(default=())
 
 
+@lru_cache(maxsize=64)
+def _holidays(country: str, year: int, martial_law: bool) -> frozenset[date]:
+    if martial_law:
+        return frozenset(holidays.country_holidays(country, years=year))
+    days: set[date] = set(holidays.country_holidays(country, years=year))
+    try:
+        suspended = holidays.country_holidays(country, years=year, categories=("workday",))
+    except (NotImplementedError, ValueError):
+        suspended = {}
+    for d in suspended:
+        days.add(d)
+        # Labour Code Art. 67: a holiday on a Saturday or Sunday moves to the next Monday.
+        if d.weekday() >= 5:
+            moved = d + timedelta(days=7 - d.weekday())
+            while moved in days:
+                moved += timedelta(days=1)
+            days.add(moved)
+    return frozenset(days)
+
+
 class WorkCalendar:
-    def __init__(self, rules: DeadlineRules, overrides: dict[date, bool] | None = None) -> None:
+    """Working days: Monday to Friday, minus public holidays (per the martial-law rule),
+    with admin overrides (extra days off, extra working days) taking precedence."""
+
+    def __init__(self, rules: DeadlineRules, overrides: Mapping[date, bool] | None = None) -> None:
         self.rules = rules
-        self.overrides = overrides or {}
+        self.tz = ZoneInfo(rules.timezone)
+        self.overrides: dict[date, bool] = {d: False for d in rules.extra_days_off}
+        self.overrides.update({d: True for d in rules.extra_working_days})
+        self.overrides.update(overrides or {})
 
     def is_working_day(self, d: date) -> bool:
         if d in self.overrides:
             return self.overrides[d]
-        return d.weekday() < 5
+        if d.weekday() >= 5:
+            return False
+        return d not in _holidays(self.rules.holidays_country, d.year, self.rules.martial_law)
 
     def next_working_day(self, d: date) -> date:
+        """The first working day strictly after `d`."""
         d += timedelta(days=1)
         while not self.is_working_day(d):
             d += timedelta(days=1)
         return d
 
+    def on_or_after(self, d: date) -> date:
+        return d if self.is_working_day(d) else self.next_working_day(d)
+
     def add_working_days(self, d: date, n: int) -> date:
+        """The n-th working day after `d` (Civil Code Art. 253: counting starts the next day)."""
         for _ in range(n):
             d = self.next_working_day(d)
         return d
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days in (a, b]."""
+        n, d = 0, a
+        while d < b:
+            d += timedelta(days=1)
+            n += self.is_working_day(d)
+        return n
 
 
 @dataclass(frozen=True)
 class Due:
     receipt_date: date
     due_date: date
-    due_at: datetime | None
-    rule: str
+    due_at: datetime | None  # only for 48-hour requests: the exact instant (UTC)
+    rule: str  # short name recorded on the registration event
+
+
+class ExtensionRefused(Exception):
+    """An extension the law does not allow; the message says why, for the staff member."""
 
 
 def legal_receipt_date(received_at: datetime, cal: WorkCalendar) -> date:
-    local = received_at.astimezone(ZoneInfo(cal.rules.timezone))
+    """The date an e-mail counts as received: the same day inside working hours (or before
+    they start) on a working day, otherwise the next working day."""
+    local = received_at.astimezone(cal.tz)
     d = local.date()
     if not cal.is_working_day(d) or local.time() >= cal.rules.working_day_end:
         return cal.next_working_day(d)
@@ -66,53 +144,146 @@ def legal_receipt_date(received_at: datetime, cal: WorkCalendar) -> date:
 
 
 def compute_due(
-    kind: Literal["appeal", "info_request"],
+    kind: Kind,
     received_at: datetime,
     cal: WorkCalendar,
     *,
     quick: bool = False,
     urgent: bool = False,
 ) -> Due:
+    rules = cal.rules
     receipt = legal_receipt_date(received_at, cal)
     if kind == "appeal":
-        days = cal.rules.quick_days if quick else cal.rules.appeal_days
-        return Due(receipt, receipt + timedelta(days=days), None, f"appeal-{days}d")
+        days = rules.quick_days if quick else rules.appeal_days
+        # Calendar days from receipt; a last day that is a day off ends on the next
+        # working day (Civil Code Art. 254 §5).
+        due = cal.on_or_after(receipt + timedelta(days=days))
+        return Due(receipt, due, None, f"appeal-{days}d")
     if urgent:
-        at = received_at + timedelta(hours=cal.rules.info_urgent_hours)
-        local = at.astimezone(ZoneInfo(cal.rules.timezone)).date()
-        return Due(receipt, local, at, "info-48h")
-    due = cal.add_working_days(receipt, cal.rules.info_working_days)
-    return Due(receipt, due, None, "info-5wd")
-
-
-class ExtensionRefused(Exception):
-    pass
+        # 48 hours from receipt of the request: an instant, not a date (Art. 20 §2).
+        at = received_at + timedelta(hours=rules.info_urgent_hours)
+        return Due(receipt, at.astimezone(cal.tz).date(), at, f"info-{rules.info_urgent_hours}h")
+    due = cal.add_working_days(receipt, rules.info_working_days)
+    return Due(receipt, due, None, f"info-{rules.info_working_days}wd")
 
 
 def extend(
-    kind: str,
+    kind: Kind,
     receipt_date: date,
     current_due: date,
     extra_days: int,
     cal: WorkCalendar,
     *,
     requested_on: date,
+    urgent: bool = False,
 ) -> date:
+    """The new due date, or ExtensionRefused.
+
+    Appeals: calendar days added; never more than `max_total_days` (45) from receipt in
+    total (Art. 20), and only while the term is running. Requests: working days added, never
+    beyond `info_extended_working_days` (20) from receipt, and only when the requester is
+    told within the first `info_working_days` (5) working days (Law 2939-VI Art. 20 §4);
+    48-hour requests cannot be extended.
+    """
+    rules = cal.rules
+    if extra_days <= 0:
+        raise ExtensionRefused("the extension must be a positive number of days")
+    if requested_on > current_due:
+        raise ExtensionRefused("the term has already expired")
     if kind == "appeal":
-        new = current_due + timedelta(days=extra_days)
-        if (new - receipt_date).days > cal.rules.max_total_days:
-            raise ExtensionRefused("more than 45 days in total")
-        return new
-    return cal.add_working_days(current_due, extra_days)
+        new_due = current_due + timedelta(days=extra_days)
+        total = (new_due - receipt_date).days
+        if total > rules.max_total_days:
+            raise ExtensionRefused(
+                f"{total} days in total; the law allows at most {rules.max_total_days}"
+            )
+        return new_due
+    if urgent:
+        raise ExtensionRefused("a 48-hour request cannot be extended")
+    notice_by = cal.add_working_days(receipt_date, rules.info_working_days)
+    if requested_on > notice_by:
+        raise ExtensionRefused("the requester must be told within the first 5 working days")
+    new_due = cal.add_working_days(current_due, extra_days)
+    total = cal.working_days_between(receipt_date, new_due)
+    if total > rules.info_extended_working_days:
+        raise ExtensionRefused(
+            f"{total} working days in total; the law allows at most "
+            f"{rules.info_extended_working_days}"
+        )
+    return new_due
+
+
+def forward_deadline(kind: Kind, receipt_date: date, cal: WorkCalendar) -> date:
+    """By when an item outside our competence must be forwarded: 5 days for appeals
+    (Art. 7), 5 working days for requests (Law 2939-VI Art. 22 §3)."""
+    if kind == "appeal":
+        return receipt_date + timedelta(days=cal.rules.forward_days)
+    return cal.add_working_days(receipt_date, cal.rules.forward_days)
 
 
 def return_incomplete_deadline(receipt_date: date, cal: WorkCalendar) -> date:
+    """The latest date to return an incomplete appeal with an explanation (Art. 5)."""
     return receipt_date + timedelta(days=cal.rules.return_incomplete_days)
 
 
+def is_overdue(due_date: date, due_at: datetime | None, now: datetime, tz: ZoneInfo) -> bool:
+    if due_at is not None:
+        return now > due_at
+    return now.astimezone(tz).date() > due_date
+
+
+def days_overdue(due_date: date, now: datetime, tz: ZoneInfo) -> int:
+    return max(0, (now.astimezone(tz).date() - due_date).days)
+
+
+# Art. 20: appeals of war veterans, people with disabilities, large families, Chornobyl
+# victims, Heroes of Ukraine ... are considered first. Stable codes for reports.
+_PRIVILEGED: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "hero",
+        re.compile(r"геро[йяю]\w*\s+(?:україни|радянського|соціалістичної)|герой\s+украины", re.I),
+    ),
+    (
+        "combat_veteran",
+        re.compile(
+            r"\bУБД\b|учасни\w+\s+бойових\s+дій|участни\w+\s+боевых\s+действий|ветеран\w*\s+АТО|"
+            r"учасни\w+\s+(?:АТО|ООС)|захисни\w+\s+україни|ветеран\w*\s+війни\s+з\s+росією",
+            re.I,
+        ),
+    ),
+    (
+        "war_veteran",
+        re.compile(
+            r"ветеран\w*\s+(?:другої\s+світової\s+)?війни|ветеран\w*\s+(?:великой\s+отечественной\s+)?войны|"
+            r"учасни\w+\s+війни|участни\w+\s+войны",
+            re.I,
+        ),
+    ),
+    (
+        "disability",
+        re.compile(
+            r"особ\w+\s+з\s+інвалідністю|інвалід\w*\s+(?:[IІ]{1,3}|[123]|першої|другої|третьої)\s*груп|"
+            r"маю\s+інвалідність|\bінвалідн\w+\s+груп|инвалид\w*\s+(?:[IІ]{1,3}|[123]|первой|второй|третьей)\s*групп|"
+            r"дитин\w+\s+з\s+інвалідністю|ребен\w+[- ]инвалид",
+            re.I,
+        ),
+    ),
+    ("large_family", re.compile(r"багатодітн\w+|многодетн\w+", re.I)),
+    (
+        "chornobyl",
+        re.compile(r"чорнобил\w+|чернобыл\w+|ліквідатор\w*\s+наслідків|\bЧАЕС\b|\bЧАЭС\b", re.I),
+    ),
+)
+
+
 def detect_privileged_category(text: str) -> str | None:
+    """The first privileged category the citizen states about themselves, or None."""
+    for code, pattern in _PRIVILEGED:
+        if pattern.search(text):
+            return code
     return None
 
 
 def priority_for(category: str | None) -> int:
+    """1 = first-priority handling (Art. 20), 0 = ordinary."""
     return 1 if category else 0

@@ -1,4 +1,19 @@
-"""Reminder plan (interim minimal version; replaced by the full pure module)."""
+"""The reminder plan: which steps an open appeal's department gets, and when. Pure.
+
+For a due date D the plan is:
+- `before-N` reminders on D-N for each N in `before_due_days` (`due-0` is the one on D);
+- `overdue-K` reminders on D+K, D+2K, ... while the appeal is open (K = `overdue_every_days`);
+- one `escalate-M` on D+M to the department head and the admin (M =
+  `escalate_after_overdue_days`).
+
+Steps are sent only inside the sending window (working hours, and working days when
+`working_days_only`). A step that falls outside the window is sent at the next opening, never
+skipped. Catch-up (after a weekend, a holiday or downtime): every pending escalation is sent,
+but of several pending reminders of the same kind only the latest one goes out — "due in
+1 day" after "due in 5 days" on the same morning would be noise, and the latest one carries
+the current state. The steps it supersedes are not sent later. The scan records what was
+sent per due date, so an extension starts a fresh plan.
+"""
 
 from __future__ import annotations
 
@@ -21,23 +36,24 @@ class ReminderPlan:
 
 @dataclass(frozen=True)
 class ReminderStep:
-    key: str
-    kind: str
+    key: str  # stable within one due date: before-5, due-0, overdue-3, escalate-7
+    kind: str  # reminder | overdue | escalation
     planned_for: date
 
 
 def planned_steps(plan: ReminderPlan, due_date: date, until: date) -> list[ReminderStep]:
+    """Every step of the plan for `due_date` planned on or before `until`, in date order."""
     steps = [
-        ReminderStep("due-0" if d == 0 else f"before-{d}", "reminder", due_date - timedelta(days=d))
-        for d in plan.before_due_days
+        ReminderStep("due-0" if n == 0 else f"before-{n}", "reminder", due_date - timedelta(days=n))
+        for n in sorted(set(plan.before_due_days), reverse=True)
     ]
-    n = plan.overdue_every_days
-    while due_date + timedelta(days=n) <= until:
-        steps.append(ReminderStep(f"overdue-{n}", "overdue", due_date + timedelta(days=n)))
-        n += plan.overdue_every_days
-    esc = due_date + timedelta(days=plan.escalate_after_overdue_days)
-    steps.append(ReminderStep(f"escalate-{plan.escalate_after_overdue_days}", "escalation", esc))
-    return [s for s in steps if s.planned_for <= until]
+    k = plan.overdue_every_days
+    while due_date + timedelta(days=k) <= until:
+        steps.append(ReminderStep(f"overdue-{k}", "overdue", due_date + timedelta(days=k)))
+        k += plan.overdue_every_days
+    m = plan.escalate_after_overdue_days
+    steps.append(ReminderStep(f"escalate-{m}", "escalation", due_date + timedelta(days=m)))
+    return sorted((s for s in steps if s.planned_for <= until), key=lambda s: s.planned_for)
 
 
 def within_window(now: datetime, plan: ReminderPlan, cal: WorkCalendar, tz: ZoneInfo) -> bool:
@@ -56,16 +72,16 @@ def steps_due(
     tz: ZoneInfo,
     already_sent: set[str],
 ) -> list[ReminderStep]:
+    """The steps to send now (empty outside the window), after the catch-up rule."""
     if not within_window(now, plan, cal, tz):
         return []
     today = now.astimezone(tz).date()
-    due = [s for s in planned_steps(plan, due_date, today) if s.key not in already_sent]
-    # Catch-up: of the overdue steps only the latest one is sent.
-    overdue = [s for s in due if s.kind == "overdue"]
-    rest = [s for s in due if s.kind != "overdue"]
-    before = [s for s in rest if s.kind == "reminder"]
-    if before:
-        rest = [s for s in rest if s.kind != "reminder"] + [
-            max(before, key=lambda s: s.planned_for)
-        ]
-    return rest + ([max(overdue, key=lambda s: s.planned_for)] if overdue else [])
+    pending = [s for s in planned_steps(plan, due_date, today) if s.key not in already_sent]
+    latest: dict[str, ReminderStep] = {}
+    out = []
+    for step in pending:
+        if step.kind == "escalation":
+            out.append(step)
+        else:
+            latest[step.kind] = step  # date order: the last one wins
+    return out + list(latest.values())
