@@ -21,8 +21,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import IngestError
@@ -82,38 +86,14 @@ class Ingest:
 
     def _insert(self, items: Sequence[IncomingItem], shas: list[str]) -> list[AcceptResult]:
         now = self._clock.now()
+        # One row per distinct sha256: the same bytes twice in one batch are one message.
+        rows: dict[str, dict[str, Any]] = {}
+        for item, sha in zip(items, shas, strict=True):
+            if sha not in rows:
+                rows[sha] = _row(item, sha, len(item.raw), now)
         with self._sessions.begin() as session:
-            existing = dict(
-                session.execute(
-                    select(InboundMessage.raw_sha256, InboundMessage.id).where(
-                        InboundMessage.raw_sha256.in_(set(shas))
-                    )
-                ).all()
-            )
-            new_rows: dict[str, InboundMessage] = {}
-            for item, sha in zip(items, shas, strict=True):
-                if sha in existing or sha in new_rows:
-                    continue
-                env = item.envelope
-                row = InboundMessage(
-                    raw_sha256=sha,
-                    size=len(item.raw),
-                    source=env.source,
-                    mail_from=env.mail_from,
-                    rcpt_tos=list(env.rcpt_tos),
-                    peer=env.peer,
-                    mailbox=item.mailbox,
-                    uidvalidity=item.uidvalidity,
-                    uid=item.uid,
-                    received_at=now,
-                    state="received",
-                    attempts=0,
-                    info={},
-                )
-                session.add(row)
-                new_rows[sha] = row
-            session.flush()
-            ids = {**existing, **{sha: row.id for sha, row in new_rows.items()}}
+            inserted, existing = _insert_new(session, list(rows.values()))
+        ids = {**existing, **inserted}
         out = []
         seen: set[str] = set()
         for sha in shas:
@@ -122,6 +102,66 @@ class Ingest:
         n_dup = sum(r.duplicate for r in out)
         log.info("stored %d message(s), %d duplicate(s)", len(out) - n_dup, n_dup)
         return out
+
+
+def _row(item: IncomingItem, sha: str, size: int, now: datetime) -> dict[str, Any]:
+    env = item.envelope
+    return {
+        "raw_sha256": sha,
+        "size": size,
+        "source": env.source,
+        "mail_from": env.mail_from,
+        "rcpt_tos": list(env.rcpt_tos),
+        "peer": env.peer,
+        "mailbox": item.mailbox,
+        "uidvalidity": item.uidvalidity,
+        "uid": item.uid,
+        "received_at": now,
+        "state": "received",
+        "attempts": 0,
+        "info": {},
+    }
+
+
+def _insert_new(
+    session: Session, rows: list[dict[str, Any]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Insert the rows whose sha256 is not stored yet, in one statement.
+
+    Returns ({sha: id} inserted now, {sha: id} already there). Core `executemany` with
+    RETURNING (SQLAlchemy's "insertmanyvalues": one multi-row INSERT) instead of ORM
+    objects: intake is the hot path and the unit of work costs more than the commit. On
+    SQLite and PostgreSQL `ON CONFLICT (raw_sha256) DO NOTHING` skips duplicates without a
+    SELECT first; only the rare duplicate is then looked up. Other conflicts (the IMAP
+    mailbox/uidvalidity/uid key) still raise, as they must.
+    """
+    table = InboundMessage.__table__
+    sha_col = table.c.raw_sha256
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=[sha_col])
+            .returning(sha_col, table.c.id)
+        )
+        inserted: dict[str, int] = {sha: id_ for sha, id_ in session.execute(stmt, rows)}
+        missing = [r["raw_sha256"] for r in rows if r["raw_sha256"] not in inserted]
+        existing = _ids_of(session, missing)
+    else:
+        existing = _ids_of(session, [r["raw_sha256"] for r in rows])
+        new = [r for r in rows if r["raw_sha256"] not in existing]
+        stmt = insert(table).returning(sha_col, table.c.id)
+        inserted = {sha: id_ for sha, id_ in session.execute(stmt, new)} if new else {}
+    return inserted, existing
+
+
+def _ids_of(session: Session, shas: list[str]) -> dict[str, int]:
+    if not shas:
+        return {}
+    table = InboundMessage.__table__
+    query = select(table.c.raw_sha256, table.c.id).where(table.c.raw_sha256.in_(shas))
+    return {sha: id_ for sha, id_ in session.execute(query)}
 
 
 class GroupCommitter:
