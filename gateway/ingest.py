@@ -74,9 +74,29 @@ class Ingest:
         """Durably store all items; raises IngestError if any part could not be made durable."""
         if not items:
             return []
+        return self.register(items, self.store(items))
+
+    def store(self, items: Sequence[IncomingItem]) -> list[str]:
+        """First half of `accept_batch`: the raw bytes on disk. Returns their sha256s.
+
+        Nothing is acknowledged yet; `register` must follow before anyone answers 250.
+        """
         try:
-            shas = self._raw.put_many([it.raw for it in items])
-            results = self._insert(items, shas)
+            return self._raw.put_many([it.raw for it in items])
+        except Exception as exc:
+            log.exception("raw store failed for a batch of %d message(s)", len(items))
+            raise IngestError(f"could not store message: {type(exc).__name__}") from exc
+
+    def register(self, items: Sequence[IncomingItem], shas: Sequence[str]) -> list[AcceptResult]:
+        """Second half: one transaction with a row per new message, committed on return.
+
+        Call it only with `shas` returned by `store` for the same items, so that a row
+        never exists for bytes that are not durable (GUIDE §4.1 invariant 1).
+        """
+        if not items:
+            return []
+        try:
+            results = self._insert(items, list(shas))
         except Exception as exc:
             log.exception("ingest failed for a batch of %d message(s)", len(items))
             raise IngestError(f"could not store message: {type(exc).__name__}") from exc
@@ -164,25 +184,43 @@ def _ids_of(session: Session, shas: list[str]) -> dict[str, int]:
     return {sha: id_ for sha, id_ in session.execute(query)}
 
 
-class GroupCommitter:
-    """Collects concurrent submissions and commits them in batches off the event loop."""
+Waiter = tuple[IncomingItem, "asyncio.Future[AcceptResult]"]
 
-    def __init__(self, ingest: Ingest, max_batch: int = 64) -> None:
+
+class GroupCommitter:
+    """Collects concurrent submissions and commits them in batches off the event loop.
+
+    Two stages run as a pipeline, each in a worker thread: while the rows of one batch
+    are being committed, the bytes of the next batch are already being written and
+    flushed. Each message still hears its result only after both stages are done for it,
+    and its row is committed only after its own bytes are durable. Batches whose bytes
+    are stored while the database is busy are committed together in one transaction.
+    `max_ahead` bounds how many stored batches may wait for the database.
+    """
+
+    def __init__(self, ingest: Ingest, max_batch: int = 64, max_ahead: int = 4) -> None:
         self._ingest = ingest
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[IncomingItem, asyncio.Future[AcceptResult]]] | None
-        self._queue = None
-        self._task: asyncio.Task[None] | None = None
+        self._max_ahead = max_ahead
+        self._queue: asyncio.Queue[Waiter] | None = None
+        self._stored: asyncio.Queue[tuple[list[Waiter], list[str]]] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._task = asyncio.create_task(self._run(), name="group-committer")
+        self._stored = asyncio.Queue(self._max_ahead)
+        self._tasks = [
+            asyncio.create_task(self._store_loop(), name="group-committer-store"),
+            asyncio.create_task(self._register_loop(), name="group-committer-register"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._tasks = []
 
     async def submit(self, item: IncomingItem) -> AcceptResult:
         if self._queue is None:
@@ -191,21 +229,40 @@ class GroupCommitter:
         await self._queue.put((item, fut))
         return await fut
 
-    async def _run(self) -> None:
-        assert self._queue is not None
+    async def _store_loop(self) -> None:
+        assert self._queue is not None and self._stored is not None
         while True:
             batch = [await self._queue.get()]
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            items = [it for it, _ in batch]
             try:
                 # Database and fsync work must not block the event loop (issue 2).
-                results = await asyncio.to_thread(self._ingest.accept_batch, items)
+                shas = await asyncio.to_thread(self._ingest.store, [it for it, _ in batch])
             except Exception as exc:
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
+                _fail(batch, exc)
+                continue
+            await self._stored.put((batch, shas))
+
+    async def _register_loop(self) -> None:
+        assert self._stored is not None
+        while True:
+            batch, shas = await self._stored.get()
+            while not self._stored.empty():
+                more, more_shas = self._stored.get_nowait()
+                batch, shas = batch + more, shas + more_shas
+            try:
+                results = await asyncio.to_thread(
+                    self._ingest.register, [it for it, _ in batch], shas
+                )
+            except Exception as exc:
+                _fail(batch, exc)
                 continue
             for (_, fut), res in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(res)
+
+
+def _fail(batch: list[Waiter], exc: Exception) -> None:
+    for _, fut in batch:
+        if not fut.done():
+            fut.set_exception(exc)
