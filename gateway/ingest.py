@@ -11,14 +11,16 @@ arrival returns the first row with `duplicate=True`.
 
 `GroupCommitter` is the asyncio side for the SMTP listener: messages that arrive while a
 batch is being committed wait and are committed together in the next one (group commit),
-so intake costs one flush and one transaction per batch rather than per message.
+so intake costs one flush and one transaction per batch rather than per message. It runs
+`store` and `register` as a two-thread pipeline (see its docstring).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -190,79 +192,118 @@ Waiter = tuple[IncomingItem, "asyncio.Future[AcceptResult]"]
 class GroupCommitter:
     """Collects concurrent submissions and commits them in batches off the event loop.
 
-    Two stages run as a pipeline, each in a worker thread: while the rows of one batch
-    are being committed, the bytes of the next batch are already being written and
-    flushed. Each message still hears its result only after both stages are done for it,
-    and its row is committed only after its own bytes are durable. Batches whose bytes
-    are stored while the database is busy are committed together in one transaction.
-    `max_ahead` bounds how many stored batches may wait for the database.
+    Two threads form a pipeline: the store thread takes everything queued (up to
+    `max_batch`) and makes the bytes durable; the register thread commits the rows of
+    every stored batch waiting for it in one transaction, then hands the results back
+    to the event loop in one call. While the rows of one batch are being committed, the
+    bytes of the next are already being written, and each message still hears its result
+    only after its own bytes are durable and its row is committed.
+
+    The threads talk to each other directly: the event loop is woken once per batch (for
+    the results), not once per stage, and does no batching work of its own. `max_ahead`
+    bounds how many stored batches may wait for the database. `stop` lets the messages
+    already submitted finish before the threads end.
     """
 
     def __init__(self, ingest: Ingest, max_batch: int = 64, max_ahead: int = 4) -> None:
         self._ingest = ingest
         self._max_batch = max_batch
-        self._max_ahead = max_ahead
-        self._queue: asyncio.Queue[Waiter] | None = None
-        self._stored: asyncio.Queue[tuple[list[Waiter], list[str]]] | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._incoming: queue.SimpleQueue[Waiter | None] = queue.SimpleQueue()
+        self._stored: queue.Queue[tuple[list[Waiter], list[str]] | None]
+        self._stored = queue.Queue(max_ahead)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads: list[threading.Thread] = []
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._stored = asyncio.Queue(self._max_ahead)
-        self._tasks = [
-            asyncio.create_task(self._store_loop(), name="group-committer-store"),
-            asyncio.create_task(self._register_loop(), name="group-committer-register"),
+        self._loop = asyncio.get_running_loop()
+        self._threads = [
+            threading.Thread(target=self._store_worker, name="intake-store", daemon=True),
+            threading.Thread(target=self._register_worker, name="intake-commit", daemon=True),
         ]
+        for t in self._threads:
+            t.start()
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        if not self._threads:
+            return
+        self._incoming.put(None)
+        loop = asyncio.get_running_loop()
+        for t in self._threads:
+            await loop.run_in_executor(None, t.join)
+        self._threads = []
+        self._loop = None
 
     async def submit(self, item: IncomingItem) -> AcceptResult:
-        if self._queue is None:
+        if self._loop is None:
             raise IngestError("group committer not started")
-        fut: asyncio.Future[AcceptResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, fut))
+        fut: asyncio.Future[AcceptResult] = self._loop.create_future()
+        self._incoming.put((item, fut))
         return await fut
 
-    async def _store_loop(self) -> None:
-        assert self._queue is not None and self._stored is not None
+    # -- the two threads (database and fsync work never runs on the event loop) ---------
+    def _store_worker(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            first = self._incoming.get()
+            if first is None:
+                break
+            batch, stopping = [first], False
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._incoming.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
             try:
-                # Database and fsync work must not block the event loop (issue 2).
-                shas = await asyncio.to_thread(self._ingest.store, [it for it, _ in batch])
+                shas = self._ingest.store([it for it, _ in batch])
             except Exception as exc:
-                _fail(batch, exc)
-                continue
-            await self._stored.put((batch, shas))
+                self._settle(batch, exc)
+            else:
+                self._stored.put((batch, shas))
+            if stopping:
+                break
+        self._stored.put(None)
 
-    async def _register_loop(self) -> None:
-        assert self._stored is not None
-        while True:
-            batch, shas = await self._stored.get()
-            while not self._stored.empty():
-                more, more_shas = self._stored.get_nowait()
-                batch, shas = batch + more, shas + more_shas
+    def _register_worker(self) -> None:
+        stopping = False
+        while not stopping:
+            got = self._stored.get()
+            if got is None:
+                break
+            batch, shas = got
+            while True:  # everything stored meanwhile goes into the same transaction
+                try:
+                    more = self._stored.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch, shas = batch + more[0], shas + more[1]
             try:
-                results = await asyncio.to_thread(
-                    self._ingest.register, [it for it, _ in batch], shas
+                results: list[AcceptResult] | Exception = self._ingest.register(
+                    [it for it, _ in batch], shas
                 )
             except Exception as exc:
-                _fail(batch, exc)
-                continue
-            for (_, fut), res in zip(batch, results, strict=True):
-                if not fut.done():
-                    fut.set_result(res)
+                results = exc
+            self._settle(batch, results)
+
+    def _settle(self, batch: list[Waiter], outcome: list[AcceptResult] | Exception) -> None:
+        """Hand the outcome to the event loop; futures are only touched on its thread."""
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(_resolve, batch, outcome)
+        except RuntimeError:  # the loop is already closed: nobody is waiting any more
+            log.warning("intake results for %d message(s) arrived after shutdown", len(batch))
 
 
-def _fail(batch: list[Waiter], exc: Exception) -> None:
-    for _, fut in batch:
-        if not fut.done():
-            fut.set_exception(exc)
+def _resolve(batch: list[Waiter], outcome: list[AcceptResult] | Exception) -> None:
+    for i, (_, fut) in enumerate(batch):
+        if fut.done():  # the SMTP session went away meanwhile
+            continue
+        if isinstance(outcome, Exception):
+            fut.set_exception(outcome)
+        else:
+            fut.set_result(outcome[i])

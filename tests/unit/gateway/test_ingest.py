@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import ManualClock
 from gateway.errors import IngestError
-from gateway.ingest import GroupCommitter, IncomingItem, Ingest
+from gateway.ingest import AcceptResult, GroupCommitter, IncomingItem, Ingest
 from gateway.rawstore import RawStore
 from models import InboundMessage
 from models.db import make_engine, make_session_factory
@@ -227,3 +227,39 @@ def test_submit_before_start_is_refused(rig: Rig) -> None:
     gc = GroupCommitter(rig.ingest)
     with pytest.raises(IngestError):
         asyncio.run(gc.submit(IncomingItem(msg(1), ENV)))
+
+
+def test_stop_lets_submitted_messages_finish(rig: Rig) -> None:
+    async def run() -> list[AcceptResult]:
+        gc = GroupCommitter(rig.ingest, max_batch=3)
+        await gc.start()
+        pending = [asyncio.ensure_future(gc.submit(IncomingItem(msg(n), ENV))) for n in range(10)]
+        await asyncio.sleep(0)  # every submission is queued, few if any are committed
+        await gc.stop()
+        assert all(p.done() for p in pending)
+        return [p.result() for p in pending]
+
+    results = asyncio.run(run())
+    assert [r.duplicate for r in results] == [False] * 10
+    assert sorted(r.inbound_id for r in results) == [row.id for row in rig.rows()]
+
+
+def test_a_failed_batch_does_not_stop_the_committer(rig: Rig) -> None:
+    imap = Envelope(source="imap:main", mail_from=None)
+
+    async def run() -> tuple[BaseException | AcceptResult, AcceptResult]:
+        gc = GroupCommitter(rig.ingest)
+        await gc.start()
+        try:
+            await gc.submit(IncomingItem(msg(1), imap, mailbox="main", uidvalidity=1, uid=5))
+            clash = IncomingItem(msg(2), imap, mailbox="main", uidvalidity=1, uid=5)
+            (bad,) = await asyncio.gather(gc.submit(clash), return_exceptions=True)
+            good = await gc.submit(IncomingItem(msg(3), ENV))
+        finally:
+            await gc.stop()
+        return bad, good
+
+    bad, good = asyncio.run(run())
+    assert isinstance(bad, IngestError)
+    assert isinstance(good, AcceptResult) and good.duplicate is False
+    assert len(rig.rows()) == 2
