@@ -224,13 +224,18 @@ def _b_word(text: str) -> str:
 
 
 def _text_lines(rng: random.Random, target_bytes: int) -> list[bytes]:
+    """Lines of Ukrainian prose (about 300 bytes each) filling at most `target_bytes`."""
     lines: list[bytes] = []
     size = 0
-    while size < target_bytes:
-        line = " ".join(rng.choice(SENTENCES) for _ in range(2)).encode()
-        lines.append(line)
-        size += len(line) + 2
-    return lines
+    while True:
+        words = " ".join(rng.choice(SENTENCES) for _ in range(2)).encode()
+        if size + len(words) + 2 > target_bytes:
+            cut = words[: max(target_bytes - size - 2, 0)].decode(errors="ignore").strip()
+            if cut:
+                lines.append(cut.encode())
+            return lines
+        lines.append(words)
+        size += len(words) + 2
 
 
 @dataclass
@@ -271,9 +276,11 @@ class MessageFactory:
                 "",
                 "Шановні колеги! (звернення № {n})",
             ]
-            fixed = len("\r\n".join(head).encode()) + 64
+            sign = ["", f"З повагою, {first} {last}", "тел. +380 00 000 0000"]
+            # The counters put in for {n}, {sec} and {seed} add a few bytes; 24 is plenty.
+            fixed = len("\r\n".join(head + sign).encode()) + 24
             body = _text_lines(rng, max(self.size - fixed, 200))
-            tail = [*body, "", f"З повагою, {first} {last}", "тел. +380 00 000 0000"]
+            tail = [*body, *sign]
         else:
             boundary = "------------bench0bound4ry"
             head += [
@@ -287,8 +294,9 @@ class MessageFactory:
                 "Шановні колеги! (звернення № {n})",
             ]
             text = _text_lines(rng, 2500)
-            fixed = len("\r\n".join(head).encode()) + sum(len(x) + 2 for x in text) + 400
-            raw_len = max((self.size - fixed) * 3 // 4, 300)
+            fixed = len("\r\n".join(head).encode()) + sum(len(x) + 2 for x in text) + 520
+            # base64 on the wire: 76 characters and CRLF per line, 4 characters per 3 bytes.
+            raw_len = max((self.size - fixed) * 76 // 78 * 3 // 4, 300)
             blob = base64.b64encode(rng.randbytes(raw_len)).decode("ascii")
             b64 = [blob[i : i + 76] for i in range(0, len(blob), 76)]
             tail = [
