@@ -11,18 +11,24 @@ arrival returns the first row with `duplicate=True`.
 
 `GroupCommitter` is the asyncio side for the SMTP listener: messages that arrive while a
 batch is being committed wait and are committed together in the next one (group commit),
-so intake costs one flush and one transaction per batch rather than per message.
+so intake costs one flush and one transaction per batch rather than per message. It runs
+`store` and `register` as a two-thread pipeline (see its docstring).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import IngestError
@@ -59,6 +65,9 @@ class Ingest:
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._sessions = sessions
+        with sessions() as probe:  # no connection is opened for this
+            bind = probe.get_bind()
+        self._engine: Engine = bind if isinstance(bind, Engine) else bind.engine
         self._raw = rawstore
         self._clock = clock
         self._on_commit = on_commit
@@ -70,9 +79,29 @@ class Ingest:
         """Durably store all items; raises IngestError if any part could not be made durable."""
         if not items:
             return []
+        return self.register(items, self.store(items))
+
+    def store(self, items: Sequence[IncomingItem]) -> list[str]:
+        """First half of `accept_batch`: the raw bytes on disk. Returns their sha256s.
+
+        Nothing is acknowledged yet; `register` must follow before anyone answers 250.
+        """
         try:
-            shas = self._raw.put_many([it.raw for it in items])
-            results = self._insert(items, shas)
+            return self._raw.put_many([it.raw for it in items])
+        except Exception as exc:
+            log.exception("raw store failed for a batch of %d message(s)", len(items))
+            raise IngestError(f"could not store message: {type(exc).__name__}") from exc
+
+    def register(self, items: Sequence[IncomingItem], shas: Sequence[str]) -> list[AcceptResult]:
+        """Second half: one transaction with a row per new message, committed on return.
+
+        Call it only with `shas` returned by `store` for the same items, so that a row
+        never exists for bytes that are not durable (GUIDE §4.1 invariant 1).
+        """
+        if not items:
+            return []
+        try:
+            results = self._insert(items, list(shas))
         except Exception as exc:
             log.exception("ingest failed for a batch of %d message(s)", len(items))
             raise IngestError(f"could not store message: {type(exc).__name__}") from exc
@@ -82,38 +111,16 @@ class Ingest:
 
     def _insert(self, items: Sequence[IncomingItem], shas: list[str]) -> list[AcceptResult]:
         now = self._clock.now()
-        with self._sessions.begin() as session:
-            existing = dict(
-                session.execute(
-                    select(InboundMessage.raw_sha256, InboundMessage.id).where(
-                        InboundMessage.raw_sha256.in_(set(shas))
-                    )
-                ).all()
-            )
-            new_rows: dict[str, InboundMessage] = {}
-            for item, sha in zip(items, shas, strict=True):
-                if sha in existing or sha in new_rows:
-                    continue
-                env = item.envelope
-                row = InboundMessage(
-                    raw_sha256=sha,
-                    size=len(item.raw),
-                    source=env.source,
-                    mail_from=env.mail_from,
-                    rcpt_tos=list(env.rcpt_tos),
-                    peer=env.peer,
-                    mailbox=item.mailbox,
-                    uidvalidity=item.uidvalidity,
-                    uid=item.uid,
-                    received_at=now,
-                    state="received",
-                    attempts=0,
-                    info={},
-                )
-                session.add(row)
-                new_rows[sha] = row
-            session.flush()
-            ids = {**existing, **{sha: row.id for sha, row in new_rows.items()}}
+        # One row per distinct sha256: the same bytes twice in one batch are one message.
+        rows: dict[str, dict[str, Any]] = {}
+        for item, sha in zip(items, shas, strict=True):
+            if sha not in rows:
+                rows[sha] = _row(item, sha, len(item.raw), now)
+        # A Core connection, not an ORM session: nothing here needs the unit of work, and
+        # its bookkeeping costs more than the statement on the intake hot path.
+        with self._engine.begin() as conn:
+            inserted, existing = _insert_new(conn, list(rows.values()))
+        ids = {**existing, **inserted}
         out = []
         seen: set[str] = set()
         for sha in shas:
@@ -124,48 +131,184 @@ class Ingest:
         return out
 
 
-class GroupCommitter:
-    """Collects concurrent submissions and commits them in batches off the event loop."""
+def _row(item: IncomingItem, sha: str, size: int, now: datetime) -> dict[str, Any]:
+    env = item.envelope
+    return {
+        "raw_sha256": sha,
+        "size": size,
+        "source": env.source,
+        "mail_from": env.mail_from,
+        "rcpt_tos": list(env.rcpt_tos),
+        "peer": env.peer,
+        "mailbox": item.mailbox,
+        "uidvalidity": item.uidvalidity,
+        "uid": item.uid,
+        "received_at": now,
+        "state": "received",
+        "attempts": 0,
+        "info": {},
+    }
 
-    def __init__(self, ingest: Ingest, max_batch: int = 64) -> None:
+
+def _insert_new(
+    session: Connection, rows: list[dict[str, Any]]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Insert the rows whose sha256 is not stored yet, in one statement.
+
+    Returns ({sha: id} inserted now, {sha: id} already there). Core `executemany` with
+    RETURNING (SQLAlchemy's "insertmanyvalues": one multi-row INSERT) instead of ORM
+    objects: intake is the hot path and the unit of work costs more than the commit. On
+    SQLite and PostgreSQL `ON CONFLICT (raw_sha256) DO NOTHING` skips duplicates without a
+    SELECT first; only the rare duplicate is then looked up. Other conflicts (the IMAP
+    mailbox/uidvalidity/uid key) still raise, as they must.
+    """
+    table = InboundMessage.__table__
+    sha_col = table.c.raw_sha256
+    dialect = session.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        dialect_insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=[sha_col])
+            .returning(sha_col, table.c.id)
+        )
+        inserted: dict[str, int] = {sha: id_ for sha, id_ in session.execute(stmt, rows)}
+        missing = [r["raw_sha256"] for r in rows if r["raw_sha256"] not in inserted]
+        existing = _ids_of(session, missing)
+    else:
+        existing = _ids_of(session, [r["raw_sha256"] for r in rows])
+        new = [r for r in rows if r["raw_sha256"] not in existing]
+        stmt = insert(table).returning(sha_col, table.c.id)
+        inserted = {sha: id_ for sha, id_ in session.execute(stmt, new)} if new else {}
+    return inserted, existing
+
+
+def _ids_of(session: Connection, shas: list[str]) -> dict[str, int]:
+    if not shas:
+        return {}
+    table = InboundMessage.__table__
+    query = select(table.c.raw_sha256, table.c.id).where(table.c.raw_sha256.in_(shas))
+    return {sha: id_ for sha, id_ in session.execute(query)}
+
+
+Waiter = tuple[IncomingItem, "asyncio.Future[AcceptResult]"]
+
+
+class GroupCommitter:
+    """Collects concurrent submissions and commits them in batches off the event loop.
+
+    Two threads form a pipeline: the store thread takes everything queued (up to
+    `max_batch`) and makes the bytes durable; the register thread commits the rows of
+    every stored batch waiting for it in one transaction, then hands the results back
+    to the event loop in one call. While the rows of one batch are being committed, the
+    bytes of the next are already being written, and each message still hears its result
+    only after its own bytes are durable and its row is committed.
+
+    The threads talk to each other directly: the event loop is woken once per batch (for
+    the results), not once per stage, and does no batching work of its own. `max_ahead`
+    bounds how many stored batches may wait for the database. `stop` lets the messages
+    already submitted finish before the threads end.
+    """
+
+    def __init__(self, ingest: Ingest, max_batch: int = 64, max_ahead: int = 4) -> None:
         self._ingest = ingest
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[IncomingItem, asyncio.Future[AcceptResult]]] | None
-        self._queue = None
-        self._task: asyncio.Task[None] | None = None
+        self._incoming: queue.SimpleQueue[Waiter | None] = queue.SimpleQueue()
+        self._stored: queue.Queue[tuple[list[Waiter], list[str]] | None]
+        self._stored = queue.Queue(max_ahead)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threads: list[threading.Thread] = []
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._task = asyncio.create_task(self._run(), name="group-committer")
+        self._loop = asyncio.get_running_loop()
+        self._threads = [
+            threading.Thread(target=self._store_worker, name="intake-store", daemon=True),
+            threading.Thread(target=self._register_worker, name="intake-commit", daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if not self._threads:
+            return
+        self._incoming.put(None)
+        loop = asyncio.get_running_loop()
+        for t in self._threads:
+            await loop.run_in_executor(None, t.join)
+        self._threads = []
+        self._loop = None
 
     async def submit(self, item: IncomingItem) -> AcceptResult:
-        if self._queue is None:
+        if self._loop is None:
             raise IngestError("group committer not started")
-        fut: asyncio.Future[AcceptResult] = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, fut))
+        fut: asyncio.Future[AcceptResult] = self._loop.create_future()
+        self._incoming.put((item, fut))
         return await fut
 
-    async def _run(self) -> None:
-        assert self._queue is not None
+    # -- the two threads (database and fsync work never runs on the event loop) ---------
+    def _store_worker(self) -> None:
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            items = [it for it, _ in batch]
+            first = self._incoming.get()
+            if first is None:
+                break
+            batch, stopping = [first], False
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._incoming.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch.append(more)
             try:
-                # Database and fsync work must not block the event loop (issue 2).
-                results = await asyncio.to_thread(self._ingest.accept_batch, items)
+                shas = self._ingest.store([it for it, _ in batch])
             except Exception as exc:
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            for (_, fut), res in zip(batch, results, strict=True):
-                if not fut.done():
-                    fut.set_result(res)
+                self._settle(batch, exc)
+            else:
+                self._stored.put((batch, shas))
+            if stopping:
+                break
+        self._stored.put(None)
+
+    def _register_worker(self) -> None:
+        stopping = False
+        while not stopping:
+            got = self._stored.get()
+            if got is None:
+                break
+            batch, shas = got
+            while True:  # everything stored meanwhile goes into the same transaction
+                try:
+                    more = self._stored.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                batch, shas = batch + more[0], shas + more[1]
+            try:
+                results: list[AcceptResult] | Exception = self._ingest.register(
+                    [it for it, _ in batch], shas
+                )
+            except Exception as exc:
+                results = exc
+            self._settle(batch, results)
+
+    def _settle(self, batch: list[Waiter], outcome: list[AcceptResult] | Exception) -> None:
+        """Hand the outcome to the event loop; futures are only touched on its thread."""
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(_resolve, batch, outcome)
+        except RuntimeError:  # the loop is already closed: nobody is waiting any more
+            log.warning("intake results for %d message(s) arrived after shutdown", len(batch))
+
+
+def _resolve(batch: list[Waiter], outcome: list[AcceptResult] | Exception) -> None:
+    for i, (_, fut) in enumerate(batch):
+        if fut.done():  # the SMTP session went away meanwhile
+            continue
+        if isinstance(outcome, Exception):
+            fut.set_exception(outcome)
+        else:
+            fut.set_result(outcome[i])
