@@ -192,6 +192,11 @@ def _defective(
 ) -> Verdict | None:
     if ctx.max_size and parsed.size > ctx.max_size:
         return Verdict("hold", "defective", f"oversize {parsed.size} > {ctx.max_size}")
+    corrupt = [d for d in parsed.defects if d.startswith("corrupt:")]
+    if corrupt:
+        # The body text itself could not be decoded (e.g. invalid base64): what we would
+        # register is noise, so a person looks at the raw message instead.
+        return Verdict("hold", "defective", "corrupt-body")
     if _readable(parsed):
         return None
     if parsed.from_addr is None:
