@@ -1,0 +1,24 @@
+"""Small immutable value types shared by the classifier modules and its callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One prediction: best label, its probability, the top-k list, and who said so."""
+
+    label: str
+    score: float
+    top_k: tuple[tuple[str, float], ...]
+    model_version: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled training text; `source_id` points back to where it came from."""
+
+    text: str
+    label: str
+    source_id: str | None = None
