@@ -189,7 +189,10 @@ class ModelRegistry:
         path = self._version_dir(version) / MODEL_FILE
         if not path.is_file():
             raise ModelNotFound(f"model {version!r} has no {MODEL_FILE}")
-        untrusted = get_untrusted_types(file=path)
+        try:
+            untrusted = get_untrusted_types(file=path)
+        except Exception as exc:  # zipfile/json errors on a corrupt or foreign file
+            raise IncompatibleModel(f"model {version} is not a readable skops file") from exc
         unknown = sorted(set(untrusted) - TRUSTED_TYPES)
         if unknown:
             raise IncompatibleModel(f"model {version} contains untrusted types: {unknown}")

@@ -201,13 +201,16 @@ def train(
         except ValueError as exc:
             notes.append(f"holdout evaluation skipped: {exc}")
         else:
-            if len(class_counts(fit_part)) == len(counts):
+            fit_counts = class_counts(fit_part)
+            if len(fit_counts) == len(counts) and min(fit_counts.values()) >= 2:
                 holdout_model = TopicModel(
                     _fit(fit_part, params, random_state), _draft_card(items, counts, params)
                 )
                 evaluation = evaluate(holdout_model, test_part)
             else:
-                notes.append("holdout evaluation skipped: a class is missing from the fit part")
+                notes.append(
+                    "holdout evaluation skipped: a class has under 2 examples in the fit part"
+                )
         report_progress("holdout", 1.0)
 
     report_progress("fit", 0.0)
