@@ -1,4 +1,4 @@
-"""Value types of the classifier (interim; the classifier package replaces this)."""
+"""Small immutable value types shared by the classifier modules and its callers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Prediction:
+    """One prediction: best label, its probability, the top-k list, and who said so."""
+
     label: str
     score: float
     top_k: tuple[tuple[str, float], ...]
@@ -15,6 +17,8 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Example:
+    """One labelled training text; `source_id` points back to where it came from."""
+
     text: str
     label: str
     source_id: str | None = None
