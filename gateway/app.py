@@ -100,6 +100,7 @@ class App:
                 min_confidence=s.routing.min_confidence,
                 topics=dict(s.routing.topics),
                 department_by_intake=intake,
+                districts=tuple(s.routing.districts),
             ),
             screening=ScreeningContext(
                 our_addresses=frozenset(ours),
@@ -138,7 +139,8 @@ class App:
         if model is None:
             return None
         text = f"{parsed.subject}\n{parsed.text}".strip()
-        return model.predict([text])[0]  # type: ignore[no-any-return]
+        top_k = self.settings.classifier.top_k
+        return model.predict([text], top_k=top_k)[0]  # type: ignore[no-any-return]
 
     def worker(self) -> Worker:
         w = self.settings.worker
@@ -226,13 +228,23 @@ def build_app(
 
 
 def _classifier_loader(s: Settings) -> Any:
-    return None
+    from classifier.registry import ActiveModelLoader, ModelRegistry
+
+    # The loader re-reads the ACTIVE pointer every few seconds: a promoted model is
+    # picked up by a running gateway without a restart.
+    return ActiveModelLoader(ModelRegistry(s.model_dir))
 
 
 def prepare(app: App) -> None:
     """Schema to head, departments synced from settings, starter model on first run."""
     upgrade(app.engine)
     sync_departments(app)
+    if app.settings.classifier.train_on_first_run:
+        from classifier.starter import ensure_starter_model
+
+        version = ensure_starter_model(app.settings.model_dir, now=app.clock.now)
+        if version:
+            log.info("trained the starter topic model %s", version)
 
 
 def sync_departments(app: App) -> None:

@@ -235,6 +235,23 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_classifier(args: argparse.Namespace) -> int:
+    from classifier.errors import ClassifierError
+    from gateway.classifier_cli import cmd_classifier as run
+
+    try:
+        return run(_app(args, require_secrets=False), args)
+    except ClassifierError as exc:
+        print(f"appeals classifier: {exc}", file=sys.stderr)
+        return 1
+
+
+def cmd_routing(args: argparse.Namespace) -> int:
+    from gateway.classifier_cli import cmd_routing_suggest
+
+    return cmd_routing_suggest(_app(args, require_secrets=False), args)
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from gateway.scheduler import tick
 
@@ -320,6 +337,45 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("day", help="YYYY-MM-DD")
         sp.add_argument("note", nargs="*")
     cals.add_parser("remove", help="remove an override").add_argument("day")
+    clf = add("classifier", cmd_classifier, "topic model: train, evaluate, list, promote, rollback")
+    clfs = clf.add_subparsers(dest="clf_command", required=True)
+
+    def data_args(sp: argparse.ArgumentParser, required: bool = True) -> None:
+        sp.add_argument(
+            "--data",
+            required=required,
+            help="CSV/JSONL, a folder of per-label .eml folders or mboxes, or 'history'",
+        )
+        sp.add_argument("--text-field", default="text")
+        sp.add_argument("--label-field", default="label")
+        sp.add_argument(
+            "--target",
+            choices=("topic", "department"),
+            default="topic",
+            help="with --data history: which label to learn",
+        )
+
+    sp = clfs.add_parser("train", help="train a new model version")
+    data_args(sp)
+    sp.add_argument("--promote", action="store_true", help="make it active at once")
+    sp.add_argument("--force", action="store_true")
+    sp = clfs.add_parser("evaluate", help="accuracy, macro-F1, per-class figures, confusion")
+    data_args(sp)
+    sp.add_argument("--version", help="default: the active model")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--png", help="write the confusion matrix as a PNG")
+    clfs.add_parser("list", help="saved versions (* = active)")
+    sp = clfs.add_parser("promote", help="make a version active (refused if worse, unless --force)")
+    sp.add_argument("version")
+    data_args(sp, required=False)
+    sp.add_argument("--force", action="store_true")
+    clfs.add_parser("rollback", help="back to the previously active version")
+    sp = clfs.add_parser("export-dataset", help="labelled examples from the gateway's history")
+    sp.add_argument("out")
+    sp.add_argument("--target", choices=("topic", "department"), default="topic")
+    rt = add("routing", cmd_routing, "routing rules from history")
+    rts = rt.add_subparsers(dest="routing_command", required=True)
+    rts.add_parser("suggest", help="propose a (topic, district) -> department table")
     db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
     add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
     add("current", cmd_db_current, "show the schema revision", db)

@@ -153,6 +153,7 @@ class RoutingSettings(Section):
     topics: Mapping[str, str] = Field(default_factory=dict)
     info_request_addresses: tuple[str, ...] = ()
     general_addresses: tuple[str, ...] = ()
+    districts: tuple[str, ...] = ()
 
 
 class ClassifierSettings(Section):

@@ -44,7 +44,7 @@ from routing.registration import (
     reg_number_pattern,
 )
 from routing.replies import looks_like_reply, match_reply, sender_role
-from routing.rules import RoutingConfig, route
+from routing.rules import RoutingConfig, find_district, route
 from routing.screening import ScreeningContext, may_auto_reply_to, screen
 from routing.tokens import ReplyAddressCodec
 
@@ -288,6 +288,7 @@ def register_new(
         signatories=n_signed,
         anonymous=completeness.anonymous,
         privileged_category=privileged,
+        district=find_district(f"{citizen.address or ''}\n{text}", cfg.routing.districts),
         priority=priority_for(privileged),
         inbound_id=inbound.id,
         flags={"missing": list(completeness.missing)} if completeness.missing else {},

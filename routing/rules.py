@@ -22,6 +22,7 @@ class RoutingConfig:
     min_confidence: float
     topics: Mapping[str, str]
     department_by_intake: Mapping[str, str]  # lower-cased address -> department code
+    districts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,15 @@ def route(
     if code is None:
         return RoutingDecision(cfg.triage_code, "triage", f"unmapped topic:{prediction.label}")
     return RoutingDecision(code, "topic", f"topic:{prediction.label} p={score}")
+
+
+def find_district(text: str, districts: Sequence[str]) -> str | None:
+    """The first configured district named in the text ("Шевченківський район",
+    "у Шевченківському районі"): matched by stem, so case endings do not matter."""
+    low = text.lower()
+    for name in districts:
+        stem = name.lower().split()[0]
+        stem = stem[:-2] if len(stem) > 6 else stem
+        if stem and stem in low:
+            return name
+    return None

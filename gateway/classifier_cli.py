@@ -1,0 +1,183 @@
+"""`appeals classifier ...` and `appeals routing suggest`: the model's life cycle for admins.
+
+Training data an admin can bring: CSV or JSONL (chosen text and label fields), a folder
+with one sub-folder per label holding .eml files or maildirs, an mbox per label, or the
+gateway's own history (appeals whose topic or department a person set or corrected).
+Messages are read with the gateway's own parser, so training sees what routing sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from classifier.dataset import (
+    class_counts,
+    dedupe,
+    load_eml_folders,
+    load_mbox_per_label,
+    load_tabular,
+    warnings_for,
+)
+from classifier.registry import ModelRegistry
+from classifier.training import evaluate, train
+from classifier.types import Example
+from gateway.app import App
+from gateway.parsing import parse
+from models import Appeal, TrainingLabel
+
+
+def read_message(raw: bytes) -> str:
+    parsed = parse(raw)
+    return f"{parsed.subject}\n{parsed.text}".strip()
+
+
+def load_data(app: App, args: argparse.Namespace) -> list[Example]:
+    if args.data == "history":
+        return history_examples(app, args.target)
+    path = Path(args.data)
+    if path.is_dir():
+        subdirs = [p for p in path.iterdir() if p.is_dir()]
+        if subdirs and all(p.suffix != ".mbox" for p in subdirs):
+            return load_eml_folders(path, read_message)
+        return load_mbox_per_label(path, read_message)
+    return load_tabular(path, text_field=args.text_field, label_field=args.label_field)
+
+
+def history_examples(app: App, target: str = "topic") -> list[Example]:
+    """Appeals whose topic (or department) a person chose: triage decisions, #redirect,
+    admin corrections. The latest label per appeal wins."""
+    out: dict[int, Example] = {}
+    with app.sessions() as s:
+        rows = s.execute(
+            select(TrainingLabel, Appeal)
+            .join(Appeal, Appeal.id == TrainingLabel.appeal_id)
+            .order_by(TrainingLabel.id)
+        ).all()
+        for label, appeal in rows:
+            value = label.topic if target == "topic" else label.department_code
+            if value:
+                out[appeal.id] = Example(
+                    f"{appeal.subject}\n{appeal.text}".strip(), value, appeal.reg_no
+                )
+    return list(out.values())
+
+
+def cmd_classifier(app: App, args: argparse.Namespace) -> int:
+    registry = ModelRegistry(app.settings.model_dir)
+    c = args.clf_command
+    if c == "list":
+        for item in registry.list():
+            card = item.card
+            ev = card.evaluation or {}
+            figures = f"macro-F1 {ev['macro_f1']:.3f}" if "macro_f1" in ev else "no holdout"
+            print(
+                f"{'*' if item.active else ' '} {card.version}  {card.trained_at}  "
+                f"n={card.data_size}  {figures}"
+            )
+        return 0
+    if c == "rollback":
+        print(f"active: {registry.rollback()}")
+        return 0
+    if c == "promote":
+        examples = dedupe(load_data(app, args)) if args.data else None
+        registry.promote(args.version, eval_examples=examples, force=args.force)
+        print(f"active: {args.version}")
+        return 0
+    if c == "export-dataset":
+        rows = history_examples(app, args.target)
+        with open(args.out, "w", encoding="utf-8") as fh:
+            for ex in rows:
+                fh.write(
+                    json.dumps(
+                        {"text": ex.text, "label": ex.label, "id": ex.source_id}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
+        print(f"{len(rows)} example(s) written to {args.out}; classes: {dict(class_counts(rows))}")
+        return 0
+    examples = dedupe(load_data(app, args))
+    if c == "train":
+        print(f"{len(examples)} example(s) after dedupe; classes: {dict(class_counts(examples))}")
+        for problem in warnings_for(examples):
+            print(f"warning: {problem}", file=sys.stderr)
+
+        def progress(stage: str, fraction: float) -> None:
+            bar = "#" * int(fraction * 30)
+            print(
+                f"\r[{bar:<30}] {fraction:4.0%} {stage[:40]:<40}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        result = train(examples, progress=progress, now=app.clock.now)
+        print(file=sys.stderr)
+        version = registry.save(result)
+        print(f"saved {version}")
+        if args.promote:
+            registry.promote(version, force=args.force)
+            print(f"active: {version}")
+        return 0
+    if c == "evaluate":
+        model = registry.load(args.version) if args.version else registry.load_active()
+        report = evaluate(model, examples)
+        if args.png:
+            report.save_confusion_png(args.png)
+        print(
+            json.dumps(report.to_dict(), ensure_ascii=False, default=str, indent=2)
+            if args.json
+            else report.to_text()
+        )
+        return 0
+    return 2
+
+
+def cmd_routing_suggest(app: App, args: argparse.Namespace) -> int:
+    """Propose a (topic, district) -> department table from history, with its accuracy on
+    held-out history, for an admin to review (and copy into settings)."""
+    from classifier.routing_table import learn_table
+
+    with app.sessions() as s:
+        rows = [
+            (a.topic, a.district, a.department.code)
+            for a in s.scalars(
+                select(Appeal).where(Appeal.topic.is_not(None), Appeal.department_id.is_not(None))
+            )
+            if a.department is not None
+        ]
+    if len(rows) < 10:
+        print(f"only {len(rows)} routed appeal(s) with a topic: not enough history")
+        return 1
+    # Held-out estimate: learn on 4/5, test on every fifth row (deterministic).
+    train_rows = [r for i, r in enumerate(rows) if i % 5]
+    test_rows = [r for i, r in enumerate(rows) if not i % 5]
+    held = learn_table(train_rows)
+    hits = sum(held.lookup(t, d) == dept for t, d, dept in test_rows)
+    table = learn_table(rows)
+    suggestion: dict[str, Any] = {
+        "rows": len(rows),
+        "held_out_accuracy": round(hits / len(test_rows), 3) if test_rows else None,
+        "table": [
+            {"topic": t, "district": d, "department": dept, "support": n}
+            for (t, d), (dept, n) in sorted(
+                _table_items(table, rows).items(), key=lambda x: (str(x[0][0]), str(x[0][1]))
+            )
+        ],
+    }
+    print(json.dumps(suggestion, ensure_ascii=False, indent=2))
+    return 0
+
+
+Row = tuple[Any, Any, str]
+
+
+def _table_items(table: Any, rows: list[Row]) -> dict[tuple[Any, Any], tuple[str, int]]:
+    counts = Counter((t, d) for t, d, _ in rows)
+    return {key: (table.lookup(*key), n) for key, n in counts.items()}
