@@ -27,10 +27,10 @@ from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
-from html.parser import HTMLParser
 from typing import Any
 
 from gateway.errors import ParseError
+from routing.htmltext import html_to_text
 from routing.mail import Address, AttachmentInfo, ParsedMail
 
 _CANDIDATES = ("utf-8", "cp1251", "koi8-u", "koi8-r")
@@ -203,68 +203,6 @@ def decode_header_value(value: Any) -> str:
         parts.append(decode_bytes(chunk, cs)[0])
     text = "".join(parts) if len(chunks) > 1 else (parts[0] if parts else "")
     return re.sub(r"\s*\r?\n\s+", " ", text).strip()
-
-
-class _HtmlText(HTMLParser):
-    BLOCK = frozenset(
-        {
-            "p",
-            "div",
-            "br",
-            "li",
-            "tr",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "table",
-            "blockquote",
-            "pre",
-            "section",
-            "article",
-            "header",
-            "footer",
-        }
-    )
-    SKIP = frozenset({"script", "style", "head", "title"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self.skip += 1
-        elif tag in self.BLOCK:
-            self.out.append("\n")
-            if tag == "li":
-                self.out.append("- ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in self.BLOCK:
-            self.out.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            # &nbsp; is layout, not content: readers want an ordinary space.
-            self.out.append(re.sub(r"[ \t\r\n\xa0]+", " ", data))
-
-
-def html_to_text(html: str) -> str:
-    p = _HtmlText()
-    try:
-        p.feed(html)
-        p.close()
-    except Exception:
-        return re.sub(r"<[^>]+>", " ", html)
-    text = "".join(p.out)
-    lines = [ln.strip() for ln in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 def _addresses(values: list[str]) -> tuple[Address, ...]:

@@ -67,6 +67,9 @@ def _attachments(parsed: ParsedMail) -> list[AttachmentRef]:
 def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
     parts = split_reply(ctx.parsed.text, ctx.parsed.html)
     commands, text = extract_commands(parts.new_text)
+    # The staff member's signature (name, position, phone) belongs to an official answer.
+    if text and parts.signature:
+        text = f"{text}\n\n{parts.signature}"
     appeal = ctx.appeal
     thread = [ctx.parsed.message_id] if ctx.parsed.message_id else []
     if not commands:
@@ -349,7 +352,7 @@ def handle_citizen_followup(ctx: AnswerContext) -> ReplyResult:
         ctx.notices.add(
             "department/followup",
             to=[dept.email],
-            context={**ctx.view(appeal), "followup": {"text": parts.new_text}},
+            context={**ctx.view(appeal), "followup": {"text": parts.reply_text}},
             appeal_id=appeal.id,
             reply_token_for=appeal.id,
             attachments=_attachments(ctx.parsed),
