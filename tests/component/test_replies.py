@@ -6,26 +6,16 @@ from __future__ import annotations
 import email
 import smtplib
 import time
-from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from gwtest import wait_for
 from sqlalchemy import select
 
 from gateway.transport import SmtpTransport
 from models import Appeal, AppealEvent, InboundMessage, TrainingLabel
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 @pytest.fixture

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import smtplib
 import time
-from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from gwtest import wait_for
 from sqlalchemy import func, select
 
 from models import Appeal, InboundMessage
-
-
-def wait_for(pred: Callable[[], bool], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def appeal_message(to: str = "zhkg@council.example", subject: str = "Немає води") -> bytes:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import email
 import smtplib
-import time
-from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import gwtest
 import pytest
 from aiosmtpd.controller import Controller
+from gwtest import wait_for
 from sqlalchemy import select
 
 from gateway.scheduler import tick
@@ -45,16 +44,6 @@ class CouncilMailServer:
             else:
                 self.outside.append(([rcpt], envelope.original_content))
         return "250 OK"
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_appeal_forward_staff_reply_over_imap_answer_to_citizen(
