@@ -197,3 +197,34 @@ def test_department_bounce_alerts_the_admin(sent_appeal: Any) -> None:
         "zhkg"
         in email.message_from_bytes(alert.raw, policy=policy.default).get_body().get_content()
     )
+
+
+def test_daily_cap_on_automatic_mail_to_one_address(make_app: Any) -> None:
+    from routing.mail import Envelope
+
+    app = make_app({"outbound": {"max_per_recipient_per_day": 3}})
+    issues = [
+        "ремонт під'їзду",
+        "вивіз сміття",
+        "освітлення двору",
+        "ремонт ліфта",
+        "прибирання снігу",
+    ]
+    for i, issue in enumerate(issues):
+        m = EmailMessage()
+        m["From"] = "Ірина Лисенко <iryna@example.org>"
+        m["To"] = "zhkg@council.example"
+        m["Subject"] = f"Питання {i}"
+        m.set_content(
+            f"Окреме питання: {issue}, прошу вжити заходів.\nАдреса: м. Луцьк, вул. Гонти, 5"
+        )
+        app.ingest().accept(m.as_bytes(), Envelope("smtp", "iryna@example.org", ()))
+    app.worker().run_once()
+    with app.sessions() as s:
+        acks = s.scalars(select(OutboundMessage).where(OutboundMessage.kind == "citizen/ack")).all()
+        forwards = s.scalars(
+            select(OutboundMessage).where(OutboundMessage.kind == "department/assigned")
+        ).all()
+        appeals = s.scalars(select(Appeal)).all()
+    assert len(appeals) == 5 and len(forwards) == 5  # every appeal is still handled
+    assert len(acks) == 3  # but the citizen gets at most 3 automatic messages a day

@@ -237,3 +237,53 @@ def test_review_mode_holds_answers_until_approved(
     assert holdingpen.approve(app, row["id"]) is None
     msgs = mail_for(capture_relay, "oksana@example.org", n=2)
     assert "Відповідь після перевірки." in msgs[1].get_body().get_content()
+
+
+def test_extend_command_moves_the_due_date_and_tells_the_citizen(
+    gw: Any, capture_relay: Any
+) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    old_due = appeal_row(gw, reg_no).due_date
+    send(
+        gw,
+        staff_reply(fwd, "#extend 10 потрібне обстеження даху"),
+        fwd["Reply-To"],
+        "zhkg@council.example",
+    )
+    msgs = mail_for(capture_relay, "oksana@example.org", n=2)
+    assert "продовжено" in msgs[1]["Subject"]
+    assert "потрібне обстеження даху" in msgs[1].get_body().get_content()
+    row = wait_for(lambda: appeal_row(gw, reg_no).due_date != old_due and appeal_row(gw, reg_no))
+    assert (row.due_date - old_due).days == 10 and row.state == "routed"
+    with gw.app.sessions() as s:
+        ev = s.scalars(select(AppealEvent).where(AppealEvent.type == "extended")).one()
+    assert ev.actor == "zhkg@council.example" and ev.data["reason"] == "потрібне обстеження даху"
+
+
+def test_extension_past_45_days_is_refused_with_an_explanation(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    old_due = appeal_row(gw, reg_no).due_date
+    send(
+        gw, staff_reply(fwd, "#extend 20 складне питання"), fwd["Reply-To"], "zhkg@council.example"
+    )
+    msgs = mail_for(capture_relay, "zhkg@council.example", n=2)
+    assert "45" in msgs[1].get_body().get_content()
+    assert appeal_row(gw, reg_no).due_date == old_due
+
+
+def test_external_command_forwards_to_the_competent_body(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw,
+        staff_reply(fwd, "#external oblenergo@example.com мережі обленерго"),
+        fwd["Reply-To"],
+        "zhkg@council.example",
+    )
+    (external,) = mail_for(capture_relay, "oblenergo@example.com")
+    assert (
+        "ст. 7" in external.get_body().get_content()
+        and "Протікає дах" in external.get_body().get_content()
+    )
+    msgs = mail_for(capture_relay, "oksana@example.org", n=2)
+    assert "oblenergo@example.com" in msgs[1].get_body().get_content()
+    assert wait_for(lambda: appeal_row(gw, reg_no).state == "forwarded_external")
