@@ -76,7 +76,16 @@ def steps_due(
     if not within_window(now, plan, cal, tz):
         return []
     today = now.astimezone(tz).date()
-    pending = [s for s in planned_steps(plan, due_date, today) if s.key not in already_sent]
+    planned = planned_steps(plan, due_date, today)
+    # A step counts as done once a later step of its kind has been sent: the catch-up below
+    # sends only the latest reminder of a kind, and the ones it passed over must not follow
+    # on the next tick (they are not recorded, only superseded).
+    last_sent = {s.kind: i for i, s in enumerate(planned) if s.key in already_sent}
+    pending = [
+        s
+        for i, s in enumerate(planned)
+        if s.key not in already_sent and (s.kind == "escalation" or i > last_sent.get(s.kind, -1))
+    ]
     latest: dict[str, ReminderStep] = {}
     out = []
     for step in pending:

@@ -151,6 +151,7 @@ def _check(app: Any, timeline: dict[int, list[tuple[date, date | None]]]) -> dic
     assert len({(a, k) for a, k, _ in sent}) == len(sent)
     assert out_count == len(sent), (out_count, len(sent))
     by_appeal: dict[int, dict[str, date]] = defaultdict(dict)
+    sent_at = {(aid, key): at for aid, key, at in sent}
     for aid, key, at in sent:
         by_appeal[aid][key] = at.astimezone(KYIV).date()
         local = at.astimezone(KYIV)
@@ -161,7 +162,7 @@ def _check(app: Any, timeline: dict[int, list[tuple[date, date | None]]]) -> dic
             d += timedelta(days=1)
         return d
 
-    missed = early = after_answer = 0
+    missed = early = late = after_answer = 0
     planned_total = 0
     for aid, versions in timeline.items():
         closed = next((d for d, due in versions if due is None), None)
@@ -174,6 +175,7 @@ def _check(app: Any, timeline: dict[int, list[tuple[date, date | None]]]) -> dic
                 for k, d in by_appeal[aid].items()
                 if k.endswith("@" + due.isoformat())
             }
+            kind_of = {st.key: st.kind for st in planned_steps(plan, due, until)}
             for step in planned_steps(plan, due, until):
                 if step.planned_for < since:
                     continue
@@ -182,10 +184,15 @@ def _check(app: Any, timeline: dict[int, list[tuple[date, date | None]]]) -> dic
                     continue  # falls after the appeal was answered/extended or the run ended
                 planned_total += 1
                 got = sent_here.get(step.key)
-                covered = got is not None or any(
-                    k.startswith(step.key.split("-")[0]) and d <= deadline
-                    for k, d in sent_here.items()
-                    if k != step.key and d >= step.planned_for
+                # Catch-up: a later reminder of the same kind sent by the step's first
+                # window supersedes it (due-0 on Monday covers before-1 planned on Sunday).
+                covered = got is not None or (
+                    step.kind != "escalation"
+                    and any(
+                        kind_of.get(k) == step.kind and step.planned_for <= d <= deadline
+                        for k, d in sent_here.items()
+                        if k != step.key
+                    )
                 )
                 if not covered:
                     missed += 1
@@ -193,9 +200,21 @@ def _check(app: Any, timeline: dict[int, list[tuple[date, date | None]]]) -> dic
                 step = next((st for st in planned_steps(plan, due, d) if st.key == key), None)
                 if step is None or d < step.planned_for:
                     early += 1
+                elif d > first_window_on_or_after(step.planned_for):
+                    late += 1
+                elif step.kind != "escalation" and any(
+                    kind_of.get(k) == step.kind
+                    and other.planned_for > step.planned_for
+                    and sent_at[(aid, k + "@" + due.isoformat())]
+                    <= sent_at[(aid, key + "@" + due.isoformat())]
+                    for k in sent_here
+                    for other in planned_steps(plan, due, until)
+                    if other.key == k
+                ):
+                    late += 1  # superseded by the catch-up, yet sent after all
             if closed is not None:
                 after_answer += sum(1 for d in sent_here.values() if d > closed)
-    assert (missed, early, after_answer) == (0, 0, 0), (missed, early, after_answer)
+    assert (missed, early, late, after_answer) == (0, 0, 0, 0), (missed, early, late, after_answer)
     assert planned_total > N  # the scenario really exercised the plan
     return {"sent": len(sent), "planned": planned_total}
 

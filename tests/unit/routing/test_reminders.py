@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -80,6 +80,23 @@ def test_catch_up_sends_only_the_latest_reminder_but_every_escalation() -> None:
     now = at(date(2026, 12, 16), 10)
     got = keys(steps_due(PLAN, due_date=DUE, now=now, cal=CAL, tz=KYIV, already_sent=set()))
     assert sorted(got) == ["due-0", "escalate-7", "overdue-6"]
+
+
+def test_steps_passed_over_by_catch_up_do_not_follow_on_the_next_tick() -> None:
+    now = at(date(2026, 12, 16), 10)
+    first = keys(steps_due(PLAN, due_date=DUE, now=now, cal=CAL, tz=KYIV, already_sent=set()))
+    later = now + timedelta(hours=1)
+    assert steps_due(PLAN, due_date=DUE, now=later, cal=CAL, tz=KYIV, already_sent=set(first)) == []
+    # The plan goes on after the catch-up: the next overdue step comes three days later.
+    got = steps_due(
+        PLAN,
+        due_date=DUE,
+        now=at(date(2026, 12, 18), 10),
+        cal=CAL,
+        tz=KYIV,
+        already_sent=set(first),
+    )
+    assert keys(got) == ["overdue-9"]
 
 
 def test_window_on_weekend_when_working_days_only_is_off() -> None:
