@@ -2,6 +2,8 @@
 
 from models.base import Base
 from models.tables import (
+    AWAITING_ANSWER,
+    AWAITING_ANSWER_SQL,
     Appeal,
     AppealEvent,
     Attachment,
@@ -18,6 +20,8 @@ from models.tables import (
 )
 
 __all__ = [
+    "AWAITING_ANSWER",
+    "AWAITING_ANSWER_SQL",
     "Appeal",
     "AppealEvent",
     "Attachment",

@@ -1,10 +1,11 @@
 """The reminder scan: which open appeals need a reminder or an escalation now, and sending
 each step exactly once.
 
-The scan walks open appeals whose due date is near or past, in id order and in batches
-(keyset pagination over the `(state, due_date)` index), so it never loads all appeals into
-memory. For each candidate it asks the pure plan (`routing.reminders.steps_due`) which steps
-are due, given the steps already recorded in `reminder_sent`.
+The scan walks open appeals whose due date is near or past, in (due_date, id) order and in
+batches (keyset pagination over a partial index of the appeals awaiting an answer), so it
+never loads all appeals into memory and never reads closed ones. For each candidate it
+asks the pure plan (`routing.reminders.steps_due`) which steps are due, given the steps
+already recorded in `reminder_sent`.
 
 Step keys carry the due date they were planned for (`before-5@2026-03-02`), so an
 extension starts a fresh plan for the new date and nothing planned for the old one repeats.
@@ -30,17 +31,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Appeal, Department, ReminderSent
+from models import AWAITING_ANSWER, Appeal, Department, ReminderSent
 from routing.deadlines import WorkCalendar
 from routing.ports import Clock, NoticeSink
 from routing.reminders import ReminderPlan, ReminderStep, steps_due, within_window
 
-OPEN_STATES = ("registered", "routed", "answered")
 BATCH = 500
 
 
@@ -86,18 +86,28 @@ def _insert_sent(session: Session, appeal_id: int, key: str, now: datetime) -> b
 
 
 def candidate_batch(
-    session: Session, horizon: date, after_id: int, batch: int = BATCH
+    session: Session, horizon: date, after: tuple[date, int] | None, batch: int = BATCH
 ) -> list[Appeal]:
-    """The next `batch` open appeals due on or before `horizon`, by id after `after_id`
-    (keyset pagination: every batch is one short transaction)."""
-    return list(
-        session.scalars(
-            select(Appeal)
-            .where(Appeal.state.in_(OPEN_STATES), Appeal.due_date <= horizon, Appeal.id > after_id)
-            .order_by(Appeal.id)
-            .limit(batch)
-        )
+    """The next `batch` appeals awaiting an answer and due on or before `horizon`, in
+    (due_date, id) order after `after`.
+
+    Keyset pagination over the partial index `ix_appeal_awaiting_due_id`: each batch is one
+    short index range read, whatever the table size, and every batch is its own transaction.
+    The state list is rendered as literals, not bound parameters, because SQLite matches a
+    query to a partial index's WHERE only on the literal text of its terms."""
+    return list(session.scalars(candidate_batch_query(horizon, after, batch)))
+
+
+def candidate_batch_query(
+    horizon: date, after: tuple[date, int] | None, batch: int = BATCH
+) -> Select[tuple[Appeal]]:
+    awaiting = Appeal.state.in_(
+        bindparam("awaiting", list(AWAITING_ANSWER), expanding=True, literal_execute=True)
     )
+    query = select(Appeal).where(awaiting, Appeal.due_date <= horizon)
+    if after is not None:
+        query = query.where(tuple_(Appeal.due_date, Appeal.id) > tuple_(*after))
+    return query.order_by(Appeal.due_date, Appeal.id).limit(batch)
 
 
 def scan(
@@ -117,13 +127,13 @@ def scan(
     horizon = today + timedelta(days=max(plan.before_due_days, default=0))
     scanned = sent = 0
     digests: dict[int, list[tuple[Appeal, ReminderStep]]] = defaultdict(list)
-    last_id = 0
+    after: tuple[date, int] | None = None
     while True:
         with sessions.begin() as session:
-            batch = candidate_batch(session, horizon, last_id)
+            batch = candidate_batch(session, horizon, after)
             if not batch:
                 break
-            last_id = batch[-1].id
+            after = (batch[-1].due_date, batch[-1].id)
             scanned += len(batch)
             ids = [a.id for a in batch]
             due_of = {a.id: a.due_date.isoformat() for a in batch}

@@ -133,3 +133,41 @@ def test_retention_erases_old_raw_mail_but_keeps_the_record(make_app: Any) -> No
         row = s.scalars(select(InboundMessage)).one()
         assert row.erased_at is not None and row.state == "processed"
     assert purge_raw(app) == 0
+
+
+def test_downtime_catch_up_sends_the_latest_steps_once_and_nothing_after(make_app: Any) -> None:
+    # The gateway was down from before the due date until ten days after it: the first tick
+    # sends the latest reminder of each kind and the escalation; the steps it passed over
+    # must not trickle out on the following ticks.
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    app = make_app(clock=clock)
+    a = _appeal(app)
+    clock.set(_at(a.due_date + timedelta(days=10), 8, workday=True))
+    tick(app)
+    kinds_after_first = _kinds(app)
+    assert sorted(kinds_after_first) == [
+        "department/escalation",
+        "department/overdue",
+        "department/reminder",
+    ]
+    for minutes in (5, 60, 120):
+        clock.advance(minutes=minutes)
+        tick(app)
+    assert _kinds(app) == kinds_after_first
+
+
+def test_scan_query_walks_the_partial_index_without_sorting(make_app: Any) -> None:
+    # Guards the scan's cost on big tables: SQLite must read the candidates from the
+    # partial index in (due_date, id) order, not sort them per batch (bench/reminder_scan.py
+    # measures the 1,000,000-appeal case).
+    from sqlalchemy import text
+
+    from routing.reminder_scan import candidate_batch_query
+
+    app = make_app()
+    query = candidate_batch_query(date(2026, 12, 7), (date(2026, 12, 2), 1000))
+    sql = str(query.compile(app.engine, compile_kwargs={"literal_binds": True}))
+    with app.engine.connect() as c:
+        plan = " ; ".join(str(r[-1]) for r in c.execute(text("EXPLAIN QUERY PLAN " + sql)))
+    assert "ix_appeal_awaiting_due_id" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan
