@@ -146,7 +146,7 @@ class App:
         w = self.settings.worker
         return Worker(
             self.sessions,
-            self.rawstore,
+            self.ingest(),
             self.clock,
             self.pipeline_deps(),
             self.notifier,

@@ -60,9 +60,8 @@ def show(app: App, inbound_id: int) -> dict[str, Any] | None:
             "info": r.info,
             "events": events,
         }
-        sha = r.raw_sha256
     try:
-        meta["message"] = parse_summary(parse(app.rawstore.get(sha)))
+        meta["message"] = parse_summary(parse(app.ingest().raw(r.id)))
     except Exception as exc:
         meta["message"] = {"error": f"{type(exc).__name__}: {exc}"}
     return meta

@@ -1,9 +1,20 @@
 """Making received mail durable: the one entry point for SMTP, IMAP and pipe delivery.
 
-`Ingest.accept_batch` stores the raw bytes (see `gateway.rawstore`) and inserts one
-`inbound_message` row per message in ONE transaction. It returns only after both are on
-disk; callers answer 250 / exit 0 / move the IMAP message only after it returns, and
-answer 451 / exit 75 / leave the IMAP message alone if it raises (GUIDE §4.5).
+`Ingest.accept_batch` inserts one `inbound_message` row per message, carrying the exact
+received bytes, in ONE transaction, and returns only after it is committed (SQLite WAL with
+synchronous=FULL, or PostgreSQL: the commit is on disk). Callers answer 250 / exit 0 /
+move the IMAP message only after it returns, and answer 451 / exit 75 / leave the IMAP
+message alone if it raises (GUIDE §4.5).
+
+Why the bytes go into the row first and into the content-addressed raw store later: a file
+per message means creating, flushing and renaming a file and flushing its directory on the
+hot path, and on the virtual disks this runs on one file creation costs as much CPU as the
+whole SMTP exchange (bench/smtp_intake.py). The database commit makes a whole batch
+durable with one WAL flush. The worker then writes each message's file (`spill`: temporary
+file, flush, rename, as `gateway.rawstore` does) and clears the column; until then the
+bytes are read from the row (`raw`). A crash between the two loses nothing: the row still
+holds the bytes and the next claim spills them again (the store is content-addressed, so
+doing it twice is harmless).
 
 The same bytes received twice (an SMTP client retrying after a lost 250, an IMAP message
 fetched again after a reconnect) are one message: the sha256 is unique, and the second
@@ -11,13 +22,13 @@ arrival returns the first row with `duplicate=True`.
 
 `GroupCommitter` is the asyncio side for the SMTP listener: messages that arrive while a
 batch is being committed wait and are committed together in the next one (group commit),
-so intake costs one flush and one transaction per batch rather than per message. It runs
-`store` and `register` as a two-thread pipeline (see its docstring).
+so intake costs one flush and one transaction per batch rather than per message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import queue
 import threading
@@ -26,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,38 +87,52 @@ class Ingest:
         return self.accept_batch([IncomingItem(raw, envelope)])[0]
 
     def accept_batch(self, items: Sequence[IncomingItem]) -> list[AcceptResult]:
-        """Durably store all items; raises IngestError if any part could not be made durable."""
+        """Durably record all items; raises IngestError if they could not be committed."""
         if not items:
             return []
-        return self.register(items, self.store(items))
-
-    def store(self, items: Sequence[IncomingItem]) -> list[str]:
-        """First half of `accept_batch`: the raw bytes on disk. Returns their sha256s.
-
-        Nothing is acknowledged yet; `register` must follow before anyone answers 250.
-        """
+        shas = [hashlib.sha256(it.raw).hexdigest() for it in items]
         try:
-            return self._raw.put_many([it.raw for it in items])
-        except Exception as exc:
-            log.exception("raw store failed for a batch of %d message(s)", len(items))
-            raise IngestError(f"could not store message: {type(exc).__name__}") from exc
-
-    def register(self, items: Sequence[IncomingItem], shas: Sequence[str]) -> list[AcceptResult]:
-        """Second half: one transaction with a row per new message, committed on return.
-
-        Call it only with `shas` returned by `store` for the same items, so that a row
-        never exists for bytes that are not durable (GUIDE §4.1 invariant 1).
-        """
-        if not items:
-            return []
-        try:
-            results = self._insert(items, list(shas))
+            results = self._insert(items, shas)
         except Exception as exc:
             log.exception("ingest failed for a batch of %d message(s)", len(items))
             raise IngestError(f"could not store message: {type(exc).__name__}") from exc
         if self._on_commit is not None:
             self._on_commit()
         return results
+
+    def raw(self, inbound_id: int) -> bytes:
+        """The received bytes: from the row while they wait there, else from the raw store."""
+        table = InboundMessage.__table__
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(table.c.raw_sha256, table.c.raw_pending).where(table.c.id == inbound_id)
+            ).first()
+        if row is None:
+            raise KeyError(inbound_id)
+        return (
+            bytes(row.raw_pending) if row.raw_pending is not None else self._raw.get(row.raw_sha256)
+        )
+
+    def spill(self, inbound_ids: Sequence[int]) -> int:
+        """Move the bytes of these messages from their rows to the raw store: the files are
+        durable before the column is cleared. Returns how many were moved."""
+        if not inbound_ids:
+            return 0
+        table = InboundMessage.__table__
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.id, table.c.raw_pending).where(
+                    table.c.id.in_(list(inbound_ids)), table.c.raw_pending.is_not(None)
+                )
+            ).all()
+        if not rows:
+            return 0
+        self._raw.put_many([bytes(r.raw_pending) for r in rows])
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(table).where(table.c.id.in_([r.id for r in rows])).values(raw_pending=None)
+            )
+        return len(rows)
 
     def _insert(self, items: Sequence[IncomingItem], shas: list[str]) -> list[AcceptResult]:
         now = self._clock.now()
@@ -135,6 +160,7 @@ def _row(item: IncomingItem, sha: str, size: int, now: datetime) -> dict[str, An
     env = item.envelope
     return {
         "raw_sha256": sha,
+        "raw_pending": item.raw,
         "size": size,
         "source": env.source,
         "mail_from": env.mail_from,
@@ -197,45 +223,31 @@ Waiter = tuple[IncomingItem, "asyncio.Future[AcceptResult]"]
 class GroupCommitter:
     """Collects concurrent submissions and commits them in batches off the event loop.
 
-    Two threads form a pipeline: the store thread takes everything queued (up to
-    `max_batch`) and makes the bytes durable; the register thread commits the rows of
-    every stored batch waiting for it in one transaction, then hands the results back
-    to the event loop in one call. While the rows of one batch are being committed, the
-    bytes of the next are already being written, and each message still hears its result
-    only after its own bytes are durable and its row is committed.
-
-    The threads talk to each other directly: the event loop is woken once per batch (for
-    the results), not once per stage, and does no batching work of its own. `max_ahead`
-    bounds how many stored batches may wait for the database. `stop` lets the messages
-    already submitted finish before the threads end.
+    One thread takes everything queued (up to `max_batch`), commits it in one transaction
+    and hands the results back to the event loop in one call; messages that arrive
+    meanwhile form the next batch. Each message hears its result only after its own row
+    (with its bytes) is committed. `stop` lets the messages already submitted finish
+    before the thread ends.
     """
 
-    def __init__(self, ingest: Ingest, max_batch: int = 64, max_ahead: int = 4) -> None:
+    def __init__(self, ingest: Ingest, max_batch: int = 64) -> None:
         self._ingest = ingest
         self._max_batch = max_batch
         self._incoming: queue.SimpleQueue[Waiter | None] = queue.SimpleQueue()
-        self._stored: queue.Queue[tuple[list[Waiter], list[str]] | None]
-        self._stored = queue.Queue(max_ahead)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._threads: list[threading.Thread] = []
+        self._thread: threading.Thread | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._threads = [
-            threading.Thread(target=self._store_worker, name="intake-store", daemon=True),
-            threading.Thread(target=self._register_worker, name="intake-commit", daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
+        self._thread = threading.Thread(target=self._commit_worker, name="intake", daemon=True)
+        self._thread.start()
 
     async def stop(self) -> None:
-        if not self._threads:
+        if self._thread is None:
             return
         self._incoming.put(None)
-        loop = asyncio.get_running_loop()
-        for t in self._threads:
-            await loop.run_in_executor(None, t.join)
-        self._threads = []
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        self._thread = None
         self._loop = None
 
     async def submit(self, item: IncomingItem) -> AcceptResult:
@@ -245,13 +257,14 @@ class GroupCommitter:
         self._incoming.put((item, fut))
         return await fut
 
-    # -- the two threads (database and fsync work never runs on the event loop) ---------
-    def _store_worker(self) -> None:
-        while True:
+    # -- the committing thread (database work never runs on the event loop) --------------
+    def _commit_worker(self) -> None:
+        stopping = False
+        while not stopping:
             first = self._incoming.get()
             if first is None:
                 break
-            batch, stopping = [first], False
+            batch = [first]
             while len(batch) < self._max_batch:
                 try:
                     more = self._incoming.get_nowait()
@@ -262,38 +275,12 @@ class GroupCommitter:
                     break
                 batch.append(more)
             try:
-                shas = self._ingest.store([it for it, _ in batch])
-            except Exception as exc:
-                self._settle(batch, exc)
-            else:
-                self._stored.put((batch, shas))
-            if stopping:
-                break
-        self._stored.put(None)
-
-    def _register_worker(self) -> None:
-        stopping = False
-        while not stopping:
-            got = self._stored.get()
-            if got is None:
-                break
-            batch, shas = got
-            while True:  # everything stored meanwhile goes into the same transaction
-                try:
-                    more = self._stored.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                batch, shas = batch + more[0], shas + more[1]
-            try:
-                results: list[AcceptResult] | Exception = self._ingest.register(
-                    [it for it, _ in batch], shas
+                outcome: list[AcceptResult] | Exception = self._ingest.accept_batch(
+                    [it for it, _ in batch]
                 )
             except Exception as exc:
-                results = exc
-            self._settle(batch, results)
+                outcome = exc
+            self._settle(batch, outcome)
 
     def _settle(self, batch: list[Waiter], outcome: list[AcceptResult] | Exception) -> None:
         """Hand the outcome to the event loop; futures are only touched on its thread."""

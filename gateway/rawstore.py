@@ -8,10 +8,10 @@ Durability protocol for a batch (GUIDE §4.1 invariant 1, Mailman switchboard di
 3. rename each into its content address;
 4. flush again so that the renames (directory entries) are durable too.
 
-Only then may the caller commit the database rows and answer 250. Because a blob reaches
-its final name only after its bytes are on disk, a crash can never leave a torn file under
-a content address: an existing final file is trusted as complete. Group commit (one flush
-for many messages) is what lets durable intake keep up with a bare SMTP handler.
+Because a blob reaches its final name only after its bytes are on disk, a crash can never
+leave a torn file under a content address: an existing final file is trusted as complete.
+Received mail reaches this store from the worker (`Ingest.spill`), after intake has made it
+durable in its database row; attachment bodies are written by the worker directly.
 """
 
 from __future__ import annotations

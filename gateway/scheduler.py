@@ -74,6 +74,7 @@ def purge_raw(app: App, limit: int = 1000) -> int:
         )
         for row in rows:
             app.rawstore.erase(row.raw_sha256)
+            row.raw_pending = None  # in case the worker never got to write the file
             row.erased_at = app.clock.now()
             erased += 1
     if erased:

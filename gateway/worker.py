@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from classifier.types import Prediction
 from gateway.errors import ParseError
+from gateway.ingest import Ingest
 from gateway.parsing import parse
-from gateway.rawstore import RawStore
 from models import InboundMessage
 from models.claims import claim_inbound
 from routing.mail import ParsedMail
@@ -37,7 +37,7 @@ class Worker:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        rawstore: RawStore,
+        ingest: Ingest,
         clock: Clock,
         deps: PipelineDeps,
         notifier_for: Callable[[Session], NoticeSink],
@@ -47,7 +47,7 @@ class Worker:
         lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.sessions = sessions
-        self.rawstore = rawstore
+        self.ingest = ingest
         self.clock = clock
         self.deps = deps
         self.notifier_for = notifier_for
@@ -58,6 +58,12 @@ class Worker:
     def run_once(self, limit: int = 20) -> int:
         with self.sessions.begin() as session:
             ids = claim_inbound(session, self.clock.now(), limit, self.lease)
+        # Intake committed the bytes with the rows; the files go to the raw store now, for
+        # the whole claim at once (one flush), before any of them is processed.
+        try:
+            self.ingest.spill(ids)
+        except OSError:
+            log.exception("could not write %d message(s) to the raw store; retried later", len(ids))
         for inbound_id in ids:
             self.process_one(inbound_id)
         return len(ids)
@@ -67,13 +73,13 @@ class Worker:
             row = session.get(InboundMessage, inbound_id)
             if row is None or row.state != "processing":
                 return None
-            sha, attempts = row.raw_sha256, row.attempts
+            attempts = row.attempts
         if attempts > self.max_attempts:
             # It already failed (or killed a worker) max_attempts times.
             self._finish_failed(inbound_id, "crash", "too many failed attempts", hold=True)
             return None
         try:
-            raw = self.rawstore.get(sha)
+            raw = self.ingest.raw(inbound_id)
             parsed = parse(raw)
         except FileNotFoundError:
             self._finish_failed(inbound_id, "raw-missing", "raw bytes not in the store", hold=True)

@@ -62,6 +62,10 @@ class InboundMessage(Base):
     role: Mapped[str | None] = mapped_column(String(30))  # appeal, reply, followup, bounce...
     info: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The received bytes, committed with the row in intake's one transaction, until the
+    # worker has written them to the content-addressed raw store; NULL from then on.
+    # Deferred: loading a row never drags the message along unless asked for.
+    raw_pending: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid"),

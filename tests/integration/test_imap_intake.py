@@ -156,7 +156,7 @@ def test_each_message_stored_once_flagged_after_commit_and_seen_untouched(
     assert all(r.mailbox == "main" and r.source == "imap:main" for r in stored)
     assert len({r.uidvalidity for r in stored}) == 1
     for r in stored:
-        assert app.rawstore.get(r.raw_sha256) == raws[uids.index(r.uid)]
+        assert app.ingest().raw(r.id) == raws[uids.index(r.uid)]
 
     flags = dovecot.uids(user)
     for i, uid in enumerate(uids):
@@ -385,7 +385,7 @@ def test_uid_already_naming_other_bytes_is_stored_without_uid(
     assert len(stored) == 4
     without_uid = [r for r in stored if r.uid is None]
     assert len(without_uid) == 1
-    assert app.rawstore.get(without_uid[0].raw_sha256) == _raw(1, "conflict")
+    assert app.ingest().raw(without_uid[0].id) == _raw(1, "conflict")
     assert f"uid {uids[1]}" in (cursor(app).last_error or "")
     assert all(FLAG in f for f in dovecot.uids(user).values())
 

@@ -1,4 +1,5 @@
-"""Durable intake: rows and bytes together, duplicates folded, failures as IngestError.
+"""Durable intake: rows carry the bytes until the worker spills them to the raw store;
+duplicates folded, failures as IngestError.
 
 Runs on a real SQLite database brought to the current schema by the migrations, and on
 PostgreSQL (in a private schema) when it is reachable, since the duplicate handling uses
@@ -102,7 +103,9 @@ def test_accept_stores_bytes_and_row(rig: Rig) -> None:
     res = rig.ingest.accept(msg(1), ENV)
     assert res.sha256 == hashlib.sha256(msg(1)).hexdigest()
     assert res.duplicate is False
-    assert rig.raw.get(res.sha256) == msg(1)
+    # Durable in the row; the raw store gets its file when the worker spills it.
+    assert rig.ingest.raw(res.inbound_id) == msg(1)
+    assert not rig.raw.exists(res.sha256)
     (row,) = rig.rows()
     assert row.id == res.inbound_id
     assert (row.raw_sha256, row.size, row.source) == (res.sha256, len(msg(1)), "smtp")
@@ -166,13 +169,27 @@ def test_database_failure_is_ingest_error_and_no_commit_signal(tmp_path: Path) -
     engine.dispose()
 
 
-def test_raw_store_failure_is_ingest_error_and_no_row(rig: Rig) -> None:
+def test_spill_moves_the_bytes_to_the_raw_store_and_clears_the_row(rig: Rig) -> None:
+    a = rig.ingest.accept(msg(1), ENV)
+    b = rig.ingest.accept(msg(2), ENV)
+    assert rig.ingest.spill([a.inbound_id, b.inbound_id]) == 2
+    assert rig.raw.get(a.sha256) == msg(1) and rig.raw.get(b.sha256) == msg(2)
+    with rig.sessions() as s:
+        pending = s.scalars(select(InboundMessage.raw_pending)).all()
+    assert pending == [None, None]
+    assert rig.ingest.raw(a.inbound_id) == msg(1)  # now read from the store
+    assert rig.ingest.spill([a.inbound_id]) == 0  # nothing left to move
+
+
+def test_raw_store_failure_during_spill_keeps_the_bytes_in_the_row(rig: Rig) -> None:
+    res = rig.ingest.accept(msg(1), ENV)
     rig.raw.tmp.rmdir()
     rig.raw.tmp.write_bytes(b"not a folder")
-    with pytest.raises(IngestError):
-        rig.ingest.accept_batch([IncomingItem(msg(1), ENV), IncomingItem(msg(2), ENV)])
-    assert rig.rows() == []
-    assert rig.commits == []
+    with pytest.raises(OSError):
+        rig.ingest.spill([res.inbound_id])
+    assert rig.ingest.raw(res.inbound_id) == msg(1)
+    with rig.sessions() as s:
+        assert s.scalar(select(InboundMessage.raw_pending)) == msg(1)
 
 
 def test_empty_batch(rig: Rig) -> None:
