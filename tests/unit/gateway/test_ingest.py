@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import ManualClock
@@ -149,8 +150,10 @@ def test_same_imap_uid_with_other_bytes_is_an_error_not_a_duplicate(rig: Rig) ->
     item = IncomingItem(msg(1), imap, mailbox="main", uidvalidity=7, uid=42)
     rig.ingest.accept_batch([item])
     clash = IncomingItem(msg(2), imap, mailbox="main", uidvalidity=7, uid=42)
-    with pytest.raises(IngestError):
+    with pytest.raises(IngestError) as err:
         rig.ingest.accept_batch([clash])
+    # The IMAP poller recognises this case by SQLAlchemy's class, on every dialect.
+    assert isinstance(err.value.__cause__, IntegrityError)
     assert len(rig.rows()) == 1
 
 
