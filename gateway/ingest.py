@@ -81,6 +81,10 @@ class Ingest:
         self._engine: Engine = bind if isinstance(bind, Engine) else bind.engine
         self._raw = rawstore
         self._clock = clock
+        # Prepared once: the SQLite intake path converts values on every batch.
+        self._sqlite_procs = (
+            _bind_processors(self._engine) if self._engine.dialect.name == "sqlite" else None
+        )
         self._on_commit = on_commit
 
     def accept(self, raw: bytes, envelope: Envelope) -> AcceptResult:
@@ -144,7 +148,7 @@ class Ingest:
         # A Core connection, not an ORM session: nothing here needs the unit of work, and
         # its bookkeeping costs more than the statement on the intake hot path.
         with self._engine.begin() as conn:
-            inserted, existing = _insert_new(conn, list(rows.values()))
+            inserted, existing = _insert_new(conn, list(rows.values()), self._sqlite_procs)
         ids = {**existing, **inserted}
         out = []
         seen: set[str] = set()
@@ -177,7 +181,7 @@ def _row(item: IncomingItem, sha: str, size: int, now: datetime) -> dict[str, An
 
 
 def _insert_new(
-    session: Connection, rows: list[dict[str, Any]]
+    session: Connection, rows: list[dict[str, Any]], sqlite_procs: list[Any] | None = None
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Insert the rows whose sha256 is not stored yet.
 
@@ -192,7 +196,7 @@ def _insert_new(
     sha_col = table.c.raw_sha256
     dialect = session.dialect.name
     if dialect == "sqlite":
-        return _insert_new_sqlite(session, rows)
+        return _insert_new_sqlite(session, rows, sqlite_procs or _bind_processors(session))
     if dialect == "postgresql":
         dialect_insert = pg_insert
         stmt = (
@@ -230,8 +234,17 @@ _INTAKE_COLUMNS = (
 )
 
 
+def _bind_processors(conn: Connection | Engine) -> list[Any]:
+    """Each intake column's value converter for this dialect (None where there is none)."""
+    table = InboundMessage.__table__
+    dialect = conn.dialect
+    return [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _INTAKE_COLUMNS
+    ]
+
+
 def _insert_new_sqlite(
-    conn: Connection, rows: list[dict[str, Any]]
+    conn: Connection, rows: list[dict[str, Any]], procs: list[Any]
 ) -> tuple[dict[str, int], dict[str, int]]:
     """SQLite: the same rows through the DB-API cursor (`executemany` runs in C).
 
@@ -242,11 +255,7 @@ def _insert_new_sqlite(
     ORM would store. sqlite3 cannot return rows from `executemany`, so the ids are read
     back by sha256 (unique) in the same transaction.
     """
-    table = InboundMessage.__table__
     dialect = conn.dialect
-    procs = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _INTAKE_COLUMNS
-    ]
     shas = [r["raw_sha256"] for r in rows]
     marks = ",".join("?" * len(shas))
     lookup = f"SELECT raw_sha256, id FROM inbound_message WHERE raw_sha256 IN ({marks})"
