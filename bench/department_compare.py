@@ -4,23 +4,22 @@ The data, preparation and 80/20 routing split are exactly those of
 appeals_spb_benchmark.py (rows with an `executor_org`, random_state=0); this script
 never reads the 20% test part, so the design chosen here can be scored there once.
 
-Every candidate predicts the kind of body (the department's name with its district
-taken out, `body_kind`) and names the body with a (kind, district) table learnt from
-the fold's history, except the `org` rows, which predict the body directly like the
-benchmark's baseline B. Features, fitted on each fold's training rows only:
+Every `kind` candidate predicts the kind of body (the department's name with its district
+taken out, `body_kind`) and names the body with a (kind, district) table learnt from the
+fold's history; the `org` rows predict the body directly like the benchmark's baseline B.
+Features, fitted on each fold's training rows only:
 
-- text: the project's word + character TF-IDF (classifier.pipeline.build_features);
-- district: one-hot of the district (the gateway extracts it from the appeal);
-- repeat: the appeal is a follow-up, i.e. the citizen wrote again in the same thread
-  (`len(petitions) > 1`); the gateway recognises these as repeated appeals;
-- address: what the address says when there is one: present or not, a house number
-  or not, and the locality (St Petersburg proper or a suburb town);
-- month: month of the first petition.
+- text: the project's word + character TF-IDF (classifier.pipeline.build_features), on
+  the portal's text or on the e-mail text (the portal's address field as a line of the
+  text, `email_text`);
+- district, repeat, month: one-hot, as classifier.context feeds them to the gateway's
+  model (`context_of`).
 
-The linear model is a plain LinearSVC (no calibration) to keep the run short; the
-benchmark itself then uses the project's calibrated pipeline for the chosen design.
+The linear model is a plain LinearSVC (C=0.5 unless given) without calibration to keep the
+run short, except the last row, which is the gateway's calibrated pipeline itself
+(classifier.training.train with the context fields).
 
-Run: .venv/bin/python bench/department_compare.py
+Run: .venv/bin/python bench/department_compare.py [C ...]
 """
 
 from __future__ import annotations
@@ -28,10 +27,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,105 +35,93 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
-from appeals_spb_benchmark import body_kind, corpus_path, load_rows, routing_extras  # noqa: E402
-from sklearn.calibration import CalibratedClassifierCV  # noqa: E402
+from appeals_spb_benchmark import (  # noqa: E402
+    body_kind,
+    context_of,
+    corpus_path,
+    email_text,
+    load_rows,
+    portal_text,
+)
 from sklearn.model_selection import KFold, train_test_split  # noqa: E402
 from sklearn.preprocessing import OneHotEncoder  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
 from classifier.pipeline import ClassifierParams, build_features  # noqa: E402
 from classifier.routing_table import learn_table  # noqa: E402
+from classifier.training import train  # noqa: E402
+from classifier.types import Example  # noqa: E402
 
 SEED = 0
 FOLDS = 3
-EXTRAS = ("district", "repeat", "address", "month")
+CONTEXT = ("district", "repeat", "month")
 
-# name -> (target, extra feature groups, class_weight, calibrated)
-CANDIDATES: dict[str, tuple[str, tuple[str, ...], str | None, bool]] = {
-    "org <- text + district (baseline B shape)": ("org", ("district",), None, False),
-    "org <- text + district + repeat": ("org", ("district", "repeat"), None, False),
-    "org <- text + district + repeat + month": (
-        "org",
-        ("district", "repeat", "month"),
-        None,
-        False,
-    ),
-    "kind <- text (benchmark design, uncalibrated)": ("kind", (), "balanced", False),
-    "kind <- text (benchmark design)": ("kind", (), "balanced", True),
-    "kind <- text, unweighted": ("kind", (), None, False),
-    "kind <- text + repeat": ("kind", ("repeat",), None, False),
-    "kind <- text + repeat, calibrated": ("kind", ("repeat",), None, True),
-    "kind <- text + repeat, balanced + calibrated": ("kind", ("repeat",), "balanced", True),
-    "kind <- text + repeat + district": ("kind", ("repeat", "district"), None, False),
-    "kind <- text + repeat + month": ("kind", ("repeat", "month"), None, False),
-    "kind <- text + repeat + district + month": (
-        "kind",
-        ("repeat", "district", "month"),
-        None,
-        False,
-    ),
-    "kind <- text + repeat + district + month, calibrated": (
-        "kind",
-        ("repeat", "district", "month"),
-        None,
-        True,
-    ),
-    "kind <- text, calibrated -> (kind, repeat) table": ("kind+", (), None, True),
-    "kind <- text + repeat, calibrated -> (kind, repeat) table": ("kind+", ("repeat",), None, True),
-    # For information only: the address field is the portal's object-type choice.
-    "kind <- text + repeat + address (form field)": ("kind", ("repeat", "address"), None, False),
+# name -> (target, text, context groups)
+CANDIDATES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "org <- portal text + district (baseline B shape)": ("org", "portal", ("district",)),
+    "org <- e-mail text + district": ("org", "email", ("district",)),
+    "kind <- portal text": ("kind", "portal", ()),
+    "kind <- portal text + district + repeat + month": ("kind", "portal", CONTEXT),
+    "kind <- e-mail text": ("kind", "email", ()),
+    "kind <- e-mail text + district": ("kind", "email", ("district",)),
+    "kind <- e-mail text + district + repeat + month": ("kind", "email", CONTEXT),
 }
 
 
-def target(row: dict, which: str) -> str:
-    return row["executor_org"] if which == "org" else body_kind(row)  # "kind" and "kind+"
-
-
-def repeat_key(row: dict) -> str:
-    return routing_extras(row)["repeat"][0]
+def groups_of(row: dict) -> dict[str, list[str]]:
+    ctx = context_of(row)
+    return {
+        "district": [str(ctx.district)],
+        "repeat": [str(ctx.repeat)],
+        "month": [str(ctx.month)],
+    }
 
 
 def run_fold(fit: list[dict], held: list[dict], c_values: tuple[float, ...]) -> dict[str, float]:
-    features = build_features(ClassifierParams())
-    x_fit = features.fit_transform([r["text"] for r in fit])
-    x_held = features.transform([r["text"] for r in held])
+    texts = {"portal": portal_text, "email": email_text}
+    x: dict[str, tuple[sp.csr_matrix, sp.csr_matrix]] = {}
+    for name, text_of in texts.items():
+        features = build_features(ClassifierParams())
+        x[name] = (
+            features.fit_transform([text_of(r) for r in fit]),
+            features.transform([text_of(r) for r in held]),
+        )
     groups: dict[str, tuple[sp.csr_matrix, sp.csr_matrix]] = {}
-    for name in EXTRAS:
+    for name in CONTEXT:
         enc = OneHotEncoder(handle_unknown="ignore")
         groups[name] = (
-            enc.fit_transform([routing_extras(r)[name] for r in fit]),
-            enc.transform([routing_extras(r)[name] for r in held]),
+            enc.fit_transform([groups_of(r)[name] for r in fit]),
+            enc.transform([groups_of(r)[name] for r in held]),
         )
     table = learn_table((body_kind(r), r["district"], r["executor_org"]) for r in fit)
-    # The same history with the repeat flag in the key: repeated appeals may go elsewhere.
-    table_r = learn_table(
-        ((body_kind(r), repeat_key(r)), r["district"], r["executor_org"]) for r in fit
-    )
-    counts = Counter(body_kind(r) for r in fit)
     truth = [r["executor_org"] for r in held]
     out: dict[str, float] = {}
-    for cand, (which, extras, weight, calibrated) in CANDIDATES.items():
-        a = sp.hstack([x_fit, *(groups[g][0] for g in extras)]).tocsr()
-        b = sp.hstack([x_held, *(groups[g][1] for g in extras)]).tocsr()
+    for cand, (which, text, extras) in CANDIDATES.items():
+        a = sp.hstack([x[text][0], *(groups[g][0] for g in extras)]).tocsr()
+        b = sp.hstack([x[text][1], *(groups[g][1] for g in extras)]).tocsr()
         for c in c_values:
-            model: Any = LinearSVC(C=c, class_weight=weight, random_state=SEED)
-            keep = np.arange(len(fit))
-            if calibrated:
-                # As the project pipeline does: one SVM, sigmoid-calibrated on 3 folds;
-                # like classifier.training, kinds too rare for 3 folds are left out.
-                model = CalibratedClassifierCV(model, method="sigmoid", cv=3, ensemble=False)
-                keep = np.array([i for i, r in enumerate(fit) if counts[body_kind(r)] >= 3])
-            model.fit(a[keep], [target(fit[i], which) for i in keep])
-            pred = model.predict(b)
-            route: Callable[[str, dict], str | None]
-            if which == "org":
-                route = lambda p, _r: p  # noqa: E731
-            elif which == "kind+":
-                route = lambda p, r: table_r.lookup((p, repeat_key(r)), r["district"])  # noqa: E731
-            else:
-                route = lambda p, r: table.lookup(p, r["district"])  # noqa: E731
-            hits = [route(p, r) == t for p, r, t in zip(pred, held, truth, strict=True)]
-            out[f"{cand}, C={c}"] = float(np.mean(hits))
+            target = [r["executor_org"] if which == "org" else body_kind(r) for r in fit]
+            pred = LinearSVC(C=c, random_state=SEED).fit(a, target).predict(b)
+            if which == "kind":
+                pred = [table.lookup(p, r["district"]) for p, r in zip(pred, held, strict=True)]
+            out[f"{cand}, C={c}"] = float(
+                np.mean([p == t for p, t in zip(pred, truth, strict=True)])
+            )
+    # The gateway's own calibrated pipeline for the last candidate.
+    params = ClassifierParams(holdout_fraction=0, class_weight=None, context=CONTEXT)
+    model = train(
+        [Example(email_text(r), body_kind(r), context=context_of(r)) for r in fit],
+        params,
+        random_state=SEED,
+    ).model
+    preds = model.predict(
+        [email_text(r) for r in held], top_k=1, contexts=[context_of(r) for r in held]
+    )
+    hits = [
+        table.lookup(p.label, r["district"]) == t
+        for p, r, t in zip(preds, held, truth, strict=True)
+    ]
+    out["the gateway's pipeline (calibrated): kind <- e-mail text + context"] = float(np.mean(hits))
     return out
 
 

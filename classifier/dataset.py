@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
+from classifier.context import Context
 from classifier.errors import TrainingDataError
 from classifier.normalise import normalise_text
 from classifier.types import Example
@@ -45,12 +46,18 @@ def _base_suffix(path: Path) -> str:
 
 
 def load_tabular(
-    path: str | Path, text_field: str = "text", label_field: str = "label"
+    path: str | Path,
+    text_field: str = "text",
+    label_field: str = "label",
+    *,
+    with_context: bool = False,
 ) -> list[Example]:
     """Read a CSV (header row) or JSONL file; `.gz` is decompressed transparently.
 
     Rows with an empty text or label are an error, not silently skipped: an admin
-    who brings data wants to know that a column name is wrong.
+    who brings data wants to know that a column name is wrong. With `with_context`,
+    the optional columns `district`, `repeat` (1/true/yes) and `month` (1..12) give each
+    example its routing context (the columns `export-dataset` writes).
     """
     path = Path(path)
     kind = _base_suffix(path)
@@ -73,10 +80,30 @@ def load_tabular(
         label = str(label).strip()
         if not text.strip() or not label:
             raise TrainingDataError(f"{path.name}:{lineno}: empty text or label")
-        examples.append(Example(text=text, label=label, source_id=f"{path.name}:{lineno}"))
+        context = _row_context(row, f"{path.name}:{lineno}") if with_context else None
+        examples.append(
+            Example(text=text, label=label, source_id=f"{path.name}:{lineno}", context=context)
+        )
     if not examples:
         raise TrainingDataError(f"{path.name}: no examples")
     return examples
+
+
+def _row_context(row: dict[str, object], where: str) -> Context:
+    district = row.get("district")
+    repeat = str(row.get("repeat") or "").strip().lower() in {"1", "true", "yes"}
+    month_raw = row.get("month")
+    month: int | None = None
+    if month_raw not in (None, ""):
+        try:
+            month = int(str(month_raw))
+        except ValueError:
+            month = 0
+        if not 1 <= month <= 12:
+            raise TrainingDataError(f"{where}: month must be 1..12, got {month_raw!r}")
+    return Context(
+        district=str(district).strip() or None if district else None, repeat=repeat, month=month
+    )
 
 
 def _iter_csv(fh: IO[str]) -> Iterator[tuple[int, dict[str, object]]]:
@@ -163,9 +190,11 @@ def load_mbox_per_label(path: str | Path, read_message: ReadMessage) -> list[Exa
     return examples
 
 
-def dedupe_key(text: str) -> str:
-    """Texts equal after normalisation count as duplicates."""
-    return normalise_text(text)
+def dedupe_key(text: str, context: Context | None = None) -> str:
+    """Texts equal after normalisation count as duplicates; with a context, only when the
+    context is equal too (the same words from two districts may go to two bodies)."""
+    key = normalise_text(text)
+    return f"{key}\x1f{context!r}" if key and context is not None else key
 
 
 def dedupe(examples: Iterable[Example]) -> list[Example]:
@@ -177,7 +206,7 @@ def dedupe(examples: Iterable[Example]) -> list[Example]:
     seen: set[str] = set()
     out: list[Example] = []
     for example in examples:
-        key = dedupe_key(example.text)
+        key = dedupe_key(example.text, example.context)
         if not key or key in seen:
             continue
         seen.add(key)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.pipeline import Pipeline
 
+from classifier.context import Context, compose
 from classifier.types import Prediction
 
 
@@ -63,17 +64,43 @@ class TopicModel:
     def version(self) -> str:
         return self.card.version
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.pipeline.predict_proba(list(texts)))
+    @property
+    def context_fields(self) -> tuple[str, ...]:
+        """The context facts this model was trained with (empty: text only)."""
+        return tuple(self.card.params.get("context") or ())
 
-    def predict(self, texts: Sequence[str], top_k: int | None = None) -> list[Prediction]:
-        """Return one Prediction per text, best label first in `top_k`."""
+    def inputs(
+        self, texts: Sequence[str], contexts: Sequence[Context | None] | None = None
+    ) -> list[str]:
+        """The pipeline's input strings: each text with its context where the model uses it."""
+        fields = self.context_fields
+        ctx = list(contexts) if contexts is not None else [None] * len(texts)
+        if len(ctx) != len(texts):
+            raise ValueError("one context per text expected")
+        return [compose(t, c, fields) for t, c in zip(texts, ctx, strict=True)]
+
+    def predict_proba(
+        self, texts: Sequence[str], contexts: Sequence[Context | None] | None = None
+    ) -> np.ndarray:
+        return np.asarray(self.pipeline.predict_proba(self.inputs(texts, contexts)))
+
+    def predict(
+        self,
+        texts: Sequence[str],
+        top_k: int | None = None,
+        contexts: Sequence[Context | None] | None = None,
+    ) -> list[Prediction]:
+        """Return one Prediction per text, best label first in `top_k`.
+
+        `contexts` (one per text) are used only if the model was trained with context
+        fields; a model without them ignores them.
+        """
         if not texts:
             return []
         k = top_k or int(self.card.params.get("top_k", 3))
         labels = self.labels
         k = max(1, min(k, len(labels)))
-        proba = self.predict_proba(texts)
+        proba = self.predict_proba(texts, contexts)
         out: list[Prediction] = []
         for row in proba:
             # Stable sort so that ties resolve by label order: deterministic output.

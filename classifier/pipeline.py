@@ -13,11 +13,12 @@ from typing import Any, Literal
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from classifier.context import check_fields, context_tokens, text_part
 from classifier.normalise import normalise_text
 
 
@@ -39,9 +40,18 @@ class ClassifierParams:
     # Share of the data held out (stratified) to fill the card's evaluation
     # figures before the final fit on everything; 0 disables it.
     holdout_fraction: float = 0.2
+    # Non-text facts the model sees as one-hot features (classifier.context.FIELDS);
+    # empty for a pure topic model. Used for department-family models, whose labels
+    # depend on the district, on whether the appeal is a repeat and on the season.
+    context: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "context", check_fields(tuple(self.context)))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["context"] = list(self.context)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifierParams:
@@ -89,9 +99,12 @@ class CompactTfidfVectorizer(TfidfVectorizer):
 
 
 def build_features(params: ClassifierParams) -> FeatureUnion:
-    """Word + character TF-IDF over normalised text."""
+    """Word + character TF-IDF over normalised text, plus the context one-hots if any."""
+    # A model without context keeps the plain preprocessor, so its file stays readable by
+    # a gateway that predates context features.
+    pre = text_part if params.context else normalise_text
     word = CompactTfidfVectorizer(
-        preprocessor=normalise_text,
+        preprocessor=pre,
         analyzer="word",
         ngram_range=(1, params.word_ngram_max),
         min_df=params.word_min_df,
@@ -100,7 +113,7 @@ def build_features(params: ClassifierParams) -> FeatureUnion:
         dtype=np.float32,
     )
     char = CompactTfidfVectorizer(
-        preprocessor=normalise_text,
+        preprocessor=pre,
         analyzer="char_wb",
         ngram_range=(params.char_ngram_min, params.char_ngram_max),
         min_df=params.char_min_df,
@@ -108,7 +121,12 @@ def build_features(params: ClassifierParams) -> FeatureUnion:
         sublinear_tf=True,
         dtype=np.float32,
     )
-    return FeatureUnion([("word", word), ("char", char)])
+    parts: list[tuple[str, Any]] = [("word", word), ("char", char)]
+    if params.context:
+        parts.append(
+            ("context", CountVectorizer(analyzer=context_tokens, binary=True, dtype=np.float32))
+        )
+    return FeatureUnion(parts)
 
 
 def build_pipeline(

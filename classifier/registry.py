@@ -47,6 +47,8 @@ HISTORY_FILE = "HISTORY"
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "classifier.normalise.normalise_text",
+        "classifier.context.text_part",
+        "classifier.context.context_tokens",
         "classifier.pipeline.CompactTfidfVectorizer",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",

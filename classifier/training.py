@@ -16,6 +16,7 @@ import sklearn
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 
+from classifier.context import compose
 from classifier.dataset import class_counts, warnings_for
 from classifier.errors import TrainingDataError
 from classifier.model import ModelCard, TopicModel
@@ -126,12 +127,17 @@ class TrainResult:
 
 
 def data_hash(examples: Iterable[Example]) -> str:
-    """sha256 over the sorted (label, text) pairs: independent of input order."""
+    """sha256 over the sorted (label, text) pairs, with the context where an example has
+    one: independent of input order."""
     digest = hashlib.sha256()
-    for label, text in sorted((e.label, e.text) for e in examples):
+    rows = sorted((e.label, e.text, repr(e.context) if e.context else "") for e in examples)
+    for label, text, context in rows:
         digest.update(label.encode())
         digest.update(b"\x1f")
         digest.update(text.encode())
+        if context:
+            digest.update(b"\x1f")
+            digest.update(context.encode())
         digest.update(b"\x1e")
     return digest.hexdigest()
 
@@ -153,7 +159,8 @@ def _fit(examples: Sequence[Example], params: ClassifierParams, random_state: in
     counts = class_counts(examples)
     folds = max(2, min(params.calibration_cv, min(counts.values())))
     pipeline = build_pipeline(params, random_state=random_state, calibration_cv=folds)
-    pipeline.fit([e.text for e in examples], [e.label for e in examples])
+    inputs = [compose(e.text, e.context, params.context) for e in examples]
+    pipeline.fit(inputs, [e.label for e in examples])
     return pipeline
 
 
@@ -263,7 +270,8 @@ def evaluate(model: TopicModel, examples: Iterable[Example]) -> EvalReport:
     if not items:
         raise TrainingDataError("no evaluation examples")
     y_true = [e.label for e in items]
-    y_pred = [p.label for p in model.predict([e.text for e in items], top_k=1)]
+    texts, contexts = [e.text for e in items], [e.context for e in items]
+    y_pred = [p.label for p in model.predict(texts, top_k=1, contexts=contexts)]
     present = sorted(set(y_true))
     labels = tuple(present + sorted(set(y_pred) - set(present)))
     precision, recall, f1, support = precision_recall_fscore_support(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from classifier.context import Context
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -22,3 +24,4 @@ class Example:
     text: str
     label: str
     source_id: str | None = None
+    context: Context | None = None  # used only by models trained with context fields

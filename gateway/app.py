@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifier.context import Context
 from classifier.types import Prediction
 from gateway.clock import SystemClock
 from gateway.errors import SettingsError
@@ -31,7 +32,6 @@ from models import CalendarOverride, Department
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
 from routing.deadlines import DeadlineRules, WorkCalendar
-from routing.mail import ParsedMail
 from routing.pipeline import PipelineConfig, PipelineDeps, Policies
 from routing.ports import Clock
 from routing.registration import RegistrationConfig
@@ -132,15 +132,16 @@ class App:
             calendar=self.calendar(),
             codec=self.codec,
             relay_mode=self.settings.replies.relay,
+            classify=self.classify,
         )
 
-    def predict(self, parsed: ParsedMail) -> Prediction | None:
+    def classify(self, text: str, context: Context) -> Prediction | None:
+        """The active model's prediction (reloaded when an admin promotes another one)."""
         model = self.classifier.current() if self.classifier is not None else None
         if model is None:
             return None
-        text = f"{parsed.subject}\n{parsed.text}".strip()
         top_k = self.settings.classifier.top_k
-        return model.predict([text], top_k=top_k)[0]  # type: ignore[no-any-return]
+        return model.predict([text], top_k=top_k, contexts=[context])[0]  # type: ignore[no-any-return]
 
     def worker(self) -> Worker:
         w = self.settings.worker
@@ -150,7 +151,6 @@ class App:
             self.clock,
             self.pipeline_deps(),
             self.notifier,
-            self.predict,
             max_attempts=w.max_attempts,
             lease=timedelta(seconds=w.lease_seconds),
         )

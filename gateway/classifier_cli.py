@@ -1,4 +1,4 @@
-"""`appeals classifier ...` and `appeals routing suggest`: the model's life cycle for admins.
+"""`appeals classifier ...` and `appeals routing ...`: the model's life cycle for admins.
 
 Training data an admin can bring: CSV or JSONL (chosen text and label fields), a folder
 with one sub-folder per label holding .eml files or maildirs, an mbox per label, or the
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from classifier.context import Context, check_fields
 from classifier.dataset import (
     class_counts,
     dedupe,
@@ -25,17 +28,30 @@ from classifier.dataset import (
     load_tabular,
     warnings_for,
 )
+from classifier.errors import TrainingDataError
+from classifier.pipeline import ClassifierParams
 from classifier.registry import ModelRegistry
 from classifier.training import evaluate, train
 from classifier.types import Example
 from gateway.app import App
 from gateway.parsing import parse
 from models import Appeal, TrainingLabel
+from routing.learned_rules import RuleError, apply_rules, current_rules, parse_rules
+
+log = logging.getLogger(__name__)
 
 
 def read_message(raw: bytes) -> str:
     parsed = parse(raw)
     return f"{parsed.subject}\n{parsed.text}".strip()
+
+
+def context_fields(args: argparse.Namespace) -> tuple[str, ...]:
+    raw = getattr(args, "context", None) or ""
+    try:
+        return check_fields([f.strip() for f in raw.split(",") if f.strip()])
+    except ValueError as exc:
+        raise TrainingDataError(str(exc)) from exc
 
 
 def load_data(app: App, args: argparse.Namespace) -> list[Example]:
@@ -47,13 +63,18 @@ def load_data(app: App, args: argparse.Namespace) -> list[Example]:
         if subdirs and all(p.suffix != ".mbox" for p in subdirs):
             return load_eml_folders(path, read_message)
         return load_mbox_per_label(path, read_message)
-    return load_tabular(path, text_field=args.text_field, label_field=args.label_field)
+    # Context columns are read whenever present: a model trained without context ignores
+    # them, one trained with context needs them to be evaluated fairly.
+    return load_tabular(
+        path, text_field=args.text_field, label_field=args.label_field, with_context=True
+    )
 
 
 def history_examples(app: App, target: str = "topic") -> list[Example]:
     """Appeals whose topic (or department) a person chose: triage decisions, #redirect,
     admin corrections. The latest label per appeal wins."""
     out: dict[int, Example] = {}
+    tz = ZoneInfo(app.pipeline_config().timezone)
     with app.sessions() as s:
         rows = s.execute(
             select(TrainingLabel, Appeal)
@@ -64,9 +85,21 @@ def history_examples(app: App, target: str = "topic") -> list[Example]:
             value = label.topic if target == "topic" else label.department_code
             if value:
                 out[appeal.id] = Example(
-                    f"{appeal.subject}\n{appeal.text}".strip(), value, appeal.reg_no
+                    f"{appeal.subject}\n{appeal.text}".strip(),
+                    value,
+                    appeal.reg_no,
+                    context=appeal_context(appeal, tz),
                 )
     return list(out.values())
+
+
+def appeal_context(appeal: Appeal, tz: ZoneInfo) -> Context:
+    """What the worker knew when it routed the appeal (routing.pipeline.register_new)."""
+    return Context(
+        district=appeal.district,
+        repeat=appeal.repeat_status == "repeated",
+        month=appeal.received_at.astimezone(tz).month,
+    )
 
 
 def cmd_classifier(app: App, args: argparse.Namespace) -> int:
@@ -94,15 +127,23 @@ def cmd_classifier(app: App, args: argparse.Namespace) -> int:
         rows = history_examples(app, args.target)
         with open(args.out, "w", encoding="utf-8") as fh:
             for ex in rows:
-                fh.write(
-                    json.dumps(
-                        {"text": ex.text, "label": ex.label, "id": ex.source_id}, ensure_ascii=False
-                    )
-                    + "\n"
-                )
+                ctx = ex.context or Context()
+                record = {
+                    "text": ex.text,
+                    "label": ex.label,
+                    "id": ex.source_id,
+                    "district": ctx.district,
+                    "repeat": ctx.repeat,
+                    "month": ctx.month,
+                }
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
         print(f"{len(rows)} example(s) written to {args.out}; classes: {dict(class_counts(rows))}")
         return 0
-    examples = dedupe(load_data(app, args))
+    fields = context_fields(args)
+    loaded = load_data(app, args)
+    if c == "train" and not fields:
+        loaded = [replace(e, context=None) for e in loaded]
+    examples = dedupe(loaded)
     if c == "train":
         print(f"{len(examples)} example(s) after dedupe; classes: {dict(class_counts(examples))}")
         for problem in warnings_for(examples):
@@ -117,7 +158,8 @@ def cmd_classifier(app: App, args: argparse.Namespace) -> int:
                 flush=True,
             )
 
-        result = train(examples, progress=progress, now=app.clock.now)
+        params = ClassifierParams(context=fields)
+        result = train(examples, params, progress=progress, now=app.clock.now)
         print(file=sys.stderr)
         version = registry.save(result)
         print(f"saved {version}")
@@ -139,16 +181,31 @@ def cmd_classifier(app: App, args: argparse.Namespace) -> int:
     return 2
 
 
+def cmd_routing(app: App, args: argparse.Namespace) -> int:
+    if args.routing_command == "suggest":
+        return cmd_routing_suggest(app, args)
+    if args.routing_command == "apply":
+        return cmd_routing_apply(app, args)
+    with app.sessions() as s:
+        rules = current_rules(s)
+    for r in rules:
+        print(f"{r.label}\t{r.district or '*'}\t{r.department}\tsupport={r.support}")
+    print(f"{len(rules)} learned rule(s)")
+    return 0
+
+
 def cmd_routing_suggest(app: App, args: argparse.Namespace) -> int:
     """Propose a (topic, district) -> department table from history, with its accuracy on
-    held-out history, for an admin to review (and copy into settings)."""
+    held-out history, for an admin to review, edit and `appeals routing apply`."""
     from classifier.routing_table import learn_table
 
     with app.sessions() as s:
         rows = [
             (a.topic, a.district, a.department.code)
             for a in s.scalars(
-                select(Appeal).where(Appeal.topic.is_not(None), Appeal.department_id.is_not(None))
+                select(Appeal)
+                .where(Appeal.topic.is_not(None), Appeal.department_id.is_not(None))
+                .order_by(Appeal.id)
             )
             if a.department is not None
         ]
@@ -161,23 +218,55 @@ def cmd_routing_suggest(app: App, args: argparse.Namespace) -> int:
     held = learn_table(train_rows)
     hits = sum(held.lookup(t, d) == dept for t, d, dept in test_rows)
     table = learn_table(rows)
+    entries: list[dict[str, Any]] = []
+    for (topic, district), entry in sorted(table.by_pair.items(), key=_key):
+        if district is not None:
+            entries.append(_entry(topic, district, entry))
+    for topic, entry in sorted(table.by_topic.items(), key=lambda x: str(x[0])):
+        entries.append(_entry(topic, None, entry))  # any other district
     suggestion: dict[str, Any] = {
         "rows": len(rows),
         "held_out_accuracy": round(hits / len(test_rows), 3) if test_rows else None,
-        "table": [
-            {"topic": t, "district": d, "department": dept, "support": n}
-            for (t, d), (dept, n) in sorted(
-                _table_items(table, rows).items(), key=lambda x: (str(x[0][0]), str(x[0][1]))
-            )
-        ],
+        "table": entries,
     }
-    print(json.dumps(suggestion, ensure_ascii=False, indent=2))
+    text = json.dumps(suggestion, ensure_ascii=False, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(
+            f"{len(entries)} rule(s) from {len(rows)} appeal(s), held-out accuracy "
+            f"{suggestion['held_out_accuracy']}: written to {args.out}; review it, then "
+            f"`appeals routing apply {args.out}`"
+        )
+    else:
+        print(text)
     return 0
 
 
-Row = tuple[Any, Any, str]
+def cmd_routing_apply(app: App, args: argparse.Namespace) -> int:
+    """Replace the learned rules with the reviewed table in FILE (suggest's JSON)."""
+    try:
+        data = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        rules = parse_rules(data)
+        with app.sessions.begin() as s:
+            n = apply_rules(s, rules, now=app.clock.now(), actor=args.actor)
+    except (OSError, json.JSONDecodeError, RuleError) as exc:
+        print(f"appeals routing apply: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    log.info("routing rules replaced: %d rule(s)", n)
+    print(f"{n} learned rule(s) applied; they take effect with the next appeal")
+    return 0
 
 
-def _table_items(table: Any, rows: list[Row]) -> dict[tuple[Any, Any], tuple[str, int]]:
-    counts = Counter((t, d) for t, d, _ in rows)
-    return {key: (table.lookup(*key), n) for key, n in counts.items()}
+def _key(item: tuple[tuple[Any, Any], Any]) -> tuple[str, str]:
+    (topic, district), _ = item
+    return str(topic), str(district)
+
+
+def _entry(topic: Any, district: Any, entry: Any) -> dict[str, Any]:
+    return {
+        "topic": topic,
+        "district": district,
+        "department": entry.department,
+        "support": entry.support,
+        "share": round(entry.share, 3),
+    }

@@ -247,9 +247,9 @@ def cmd_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_routing(args: argparse.Namespace) -> int:
-    from gateway.classifier_cli import cmd_routing_suggest
+    from gateway.classifier_cli import cmd_routing as run
 
-    return cmd_routing_suggest(_app(args, require_secrets=False), args)
+    return run(_app(args, require_secrets=False), args)
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
@@ -357,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = clfs.add_parser("train", help="train a new model version")
     data_args(sp)
+    sp.add_argument(
+        "--context",
+        default="",
+        help="comma-separated non-text features the model also learns from: district, "
+        "repeat, month (history carries them; CSV/JSONL as columns of those names)",
+    )
     sp.add_argument("--promote", action="store_true", help="make it active at once")
     sp.add_argument("--force", action="store_true")
     sp = clfs.add_parser("evaluate", help="accuracy, macro-F1, per-class figures, confusion")
@@ -375,7 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--target", choices=("topic", "department"), default="topic")
     rt = add("routing", cmd_routing, "routing rules from history")
     rts = rt.add_subparsers(dest="routing_command", required=True)
-    rts.add_parser("suggest", help="propose a (topic, district) -> department table")
+    sp = rts.add_parser("suggest", help="propose a (topic, district) -> department table")
+    sp.add_argument("--out", help="write the proposal (JSON) here for review and apply")
+    sp = rts.add_parser("apply", help="replace the learned rules with a reviewed proposal")
+    sp.add_argument("file", help="JSON as written by `routing suggest`")
+    sp.add_argument("--actor", default="admin", help="who applies it (recorded on each rule)")
+    rts.add_parser("rules", help="list the learned rules in force")
     db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
     add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
     add("current", cmd_db_current, "show the schema revision", db)

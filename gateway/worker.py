@@ -20,13 +20,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from classifier.types import Prediction
 from gateway.errors import ParseError
 from gateway.ingest import Ingest
 from gateway.parsing import parse
 from models import InboundMessage
 from models.claims import claim_inbound
-from routing.mail import ParsedMail
 from routing.pipeline import Outcome, PipelineDeps, process
 from routing.ports import Clock, NoticeSink
 
@@ -41,7 +39,6 @@ class Worker:
         clock: Clock,
         deps: PipelineDeps,
         notifier_for: Callable[[Session], NoticeSink],
-        predict: Callable[[ParsedMail], Prediction | None],
         *,
         max_attempts: int = 3,
         lease: timedelta = timedelta(minutes=5),
@@ -51,7 +48,6 @@ class Worker:
         self.clock = clock
         self.deps = deps
         self.notifier_for = notifier_for
-        self.predict = predict
         self.max_attempts = max_attempts
         self.lease = lease
 
@@ -95,13 +91,10 @@ class Worker:
             )
             return None
         try:
-            prediction = self.predict(parsed)
             with self.sessions.begin() as session:
                 row = session.get(InboundMessage, inbound_id)
                 assert row is not None
-                outcome = process(
-                    session, row, parsed, prediction, self.deps, self.notifier_for(session)
-                )
+                outcome = process(session, row, parsed, self.deps, self.notifier_for(session))
                 row.state = outcome.state
                 row.reason = outcome.reason
                 row.role = outcome.role

@@ -16,6 +16,7 @@ from models.tables import (
     OutboundMessage,
     RegistrationCounter,
     ReminderSent,
+    RoutingRule,
     TrainingLabel,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "OutboundMessage",
     "RegistrationCounter",
     "ReminderSent",
+    "RoutingRule",
     "TrainingLabel",
 ]

@@ -307,3 +307,24 @@ class Lock(Base):
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(120))
     until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RoutingRule(Base):
+    """A learned (label, district) -> department rule an admin applied
+    (`appeals routing apply`). `district` empty means "any district" for that label.
+    Consulted before the topic table of settings; replaced as a whole set on apply."""
+
+    __tablename__ = "routing_rule"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(120), default="")
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"))
+    support: Mapped[int] = mapped_column(Integer, default=0)  # history rows behind it
+    share: Mapped[float] = mapped_column(Float, default=0.0)  # of those, routed as the rule says
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied_by: Mapped[str] = mapped_column(String(120))
+
+    department: Mapped[Department] = relationship()
+
+    __table_args__ = (UniqueConstraint("label", "district", name="uq_routing_rule_key"),)

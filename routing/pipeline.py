@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from classifier.context import Context
 from classifier.types import Prediction
 from models import Appeal, AppealEvent, Attachment, Department, InboundMessage
 from routing import duplicates, requirements
@@ -33,8 +34,9 @@ from routing.deadlines import (
     priority_for,
     return_incomplete_deadline,
 )
+from routing.learned_rules import learned_department
 from routing.mail import Envelope, ParsedMail
-from routing.ports import AttachmentRef, Clock, NoticeSink
+from routing.ports import AttachmentRef, Classify, Clock, NoticeSink
 from routing.quotes import split_reply
 from routing.registration import (
     RegistrationConfig,
@@ -44,7 +46,7 @@ from routing.registration import (
     reg_number_pattern,
 )
 from routing.replies import looks_like_reply, match_reply, sender_role
-from routing.rules import RoutingConfig, find_district, route
+from routing.rules import RoutingConfig, RoutingDecision, find_district, route
 from routing.screening import ScreeningContext, may_auto_reply_to, screen
 from routing.tokens import ReplyAddressCodec
 
@@ -87,6 +89,7 @@ class PipelineDeps:
     calendar: WorkCalendar
     codec: ReplyAddressCodec
     relay_mode: str = "auto"
+    classify: Classify | None = None  # None: no classifier at all, everything to triage
 
     @property
     def reg_pattern(self) -> re.Pattern[str]:
@@ -127,7 +130,6 @@ def process(
     session: Session,
     inbound: InboundMessage,
     parsed: ParsedMail,
-    prediction: Prediction | None,
     deps: PipelineDeps,
     notices: NoticeSink,
 ) -> Outcome:
@@ -218,14 +220,35 @@ def process(
         return Outcome("held", "no-sender")
     if not parsed.text.strip() and not parsed.attachments:
         return Outcome("held", "empty")
-    return register_new(session, inbound, parsed, prediction, recipients, deps, notices)
+    return register_new(session, inbound, parsed, recipients, deps, notices)
+
+
+def model_text(parsed: ParsedMail) -> str:
+    """What the classifier reads: the subject and the whole text."""
+    return f"{parsed.subject}\n{parsed.text}".strip()
+
+
+def decide_route(
+    session: Session,
+    recipients: Sequence[str],
+    prediction: Prediction | None,
+    cfg: RoutingConfig,
+    district: str | None,
+) -> RoutingDecision:
+    """`routing.rules.route` with the learned rules in force in the database."""
+    return route(
+        recipients,
+        prediction,
+        cfg,
+        district=district,
+        learned=lambda label, where: learned_department(session, label, where),
+    )
 
 
 def register_new(
     session: Session,
     inbound: InboundMessage,
     parsed: ParsedMail,
-    prediction: Prediction | None,
     recipients: list[str],
     deps: PipelineDeps,
     notices: NoticeSink,
@@ -241,12 +264,7 @@ def register_new(
     kind, kind_how = detect_kind(text, parsed.subject, recipients, cfg.registration)
     urgent = kind == "info_request" and is_urgent_request(text, parsed.subject)
     due = compute_due(kind, inbound.received_at, deps.calendar, urgent=urgent)
-    year = inbound.received_at.astimezone(ZoneInfo(cfg.timezone)).year
-    reg_no, seq = allocate_number(session, kind, year, cfg.registration)
-    decision = route(recipients, prediction, cfg.routing)
-    dept = session.scalars(
-        select(Department).where(Department.code == decision.department_code)
-    ).one()
+    local = inbound.received_at.astimezone(ZoneInfo(cfg.timezone))
     completeness = requirements.check(citizen.name, citizen.address, citizen.email, body or text)
     n_signed = requirements.signatories(text)
     privileged = detect_privileged_category(text)
@@ -259,6 +277,23 @@ def register_new(
         window_days=cfg.policies.duplicate_window_days,
         mass_threshold=cfg.policies.mass_threshold,
     )
+    district = find_district(f"{citizen.address or ''}\n{text}", cfg.routing.districts)
+    # Classified before anything is written, so that on SQLite the model's few
+    # milliseconds do not hold the database's single write lock.
+    prediction = (
+        deps.classify(
+            model_text(parsed),
+            Context(district=district, repeat=repeat.status == "repeated", month=local.month),
+        )
+        if deps.classify is not None
+        else None
+    )
+    decision = decide_route(session, recipients, prediction, cfg.routing, district)
+    dept = session.scalars(
+        select(Department).where(Department.code == decision.department_code)
+    ).one()
+    year = local.year
+    reg_no, seq = allocate_number(session, kind, year, cfg.registration)
     appeal = Appeal(
         reg_no=reg_no,
         reg_year=year,
@@ -288,7 +323,7 @@ def register_new(
         signatories=n_signed,
         anonymous=completeness.anonymous,
         privileged_category=privileged,
-        district=find_district(f"{citizen.address or ''}\n{text}", cfg.routing.districts),
+        district=district,
         priority=priority_for(privileged),
         inbound_id=inbound.id,
         flags={"missing": list(completeness.missing)} if completeness.missing else {},

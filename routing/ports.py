@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from classifier.context import Context
 from classifier.types import Prediction
 
 
@@ -20,12 +21,15 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-# The classifier's own value type is what crosses into routing.
+# The classifier's own value types are what cross into routing.
 TopicPrediction = Prediction
 
 
-class TopicClassifier(Protocol):
-    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+class Classify(Protocol):
+    """The active model's best labels for an appeal's text and context; None when no model
+    is loaded (everything then goes to triage)."""
+
+    def __call__(self, text: str, context: Context) -> Prediction | None: ...
 
 
 @dataclass(frozen=True)

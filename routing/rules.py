@@ -1,16 +1,18 @@
 """Which department answers an appeal: rules an admin controls, in a fixed order.
 
 1. `address`: the citizen wrote to a department's own intake address: that department.
-2. `topic`: the classifier's topic, if its confidence reaches `min_confidence`, looked up in
-   the topic -> department table of settings.
-3. `triage`: anything else (no model, low confidence, a topic with no department) goes to
+2. `learned`: the classifier's label, if its confidence reaches `min_confidence`, looked up
+   in the (label, district) -> department rules an admin applied from `appeals routing
+   suggest` (the district's own rule first, then the label's any-district rule).
+3. `topic`: otherwise the label in the topic -> department table of settings.
+4. `triage`: anything else (no model, low confidence, a topic with no department) goes to
    the triage department, where a person decides; that decision becomes a training label.
 Every decision carries a short machine-readable reason for the event log.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from classifier.types import Prediction
@@ -32,8 +34,17 @@ class RoutingDecision:
     reason: str
 
 
+# (label, district or None) -> department code of the applied rule, or None.
+LearnedLookup = Callable[[str, str | None], str | None]
+
+
 def route(
-    recipients: Sequence[str], prediction: Prediction | None, cfg: RoutingConfig
+    recipients: Sequence[str],
+    prediction: Prediction | None,
+    cfg: RoutingConfig,
+    *,
+    district: str | None = None,
+    learned: LearnedLookup | None = None,
 ) -> RoutingDecision:
     for rcpt in recipients:
         code = cfg.department_by_intake.get(rcpt.lower())
@@ -46,6 +57,10 @@ def route(
         return RoutingDecision(
             cfg.triage_code, "triage", f"low-confidence topic:{prediction.label} p={score}"
         )
+    code = learned(prediction.label, district) if learned is not None else None
+    if code is not None:
+        where = district or "any district"
+        return RoutingDecision(code, "learned", f"learned:{prediction.label} in {where} p={score}")
     code = cfg.topics.get(prediction.label)
     if code is None:
         return RoutingDecision(cfg.triage_code, "triage", f"unmapped topic:{prediction.label}")

@@ -14,9 +14,17 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 
 
-def write_settings(tmp: Path, smtp_port: int, relay_port: int, **patch: Any) -> Path:
+def write_settings(
+    tmp: Path,
+    smtp_port: int,
+    relay_port: int,
+    *,
+    extra_departments: tuple[dict[str, Any], ...] = (),
+    **patch: Any,
+) -> Path:
     with (REPO / "settings.toml").open("rb") as fh:
         data = tomllib.load(fh)
+    data["departments"].extend(extra_departments)
     data["paths"]["var_dir"] = str(tmp / "var")
     data["paths"]["templates"] = str(REPO / "templates")
     data["smtp_server"]["port"] = smtp_port
