@@ -48,7 +48,7 @@ class SmtpServerSettings(Section):
     port: int = Field(2525, ge=0, le=65535)
     hostname: str = "appeals.council.example"
     max_message_size: int = Field(25 * 1024 * 1024, ge=1024)
-    max_batch: int = Field(64, ge=1)
+    max_batch: int = Field(64, ge=1, le=1000)
 
 
 class OutboundSettings(Section):

@@ -92,7 +92,21 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    yield from _sqlite(tmp_path)
+
+
+@pytest.fixture
 def rig(engine: Engine, tmp_path: Path) -> Rig:
+    return _rig(engine, tmp_path)
+
+
+@pytest.fixture
+def sqlite_rig(sqlite_engine: Engine, tmp_path: Path) -> Rig:
+    return _rig(sqlite_engine, tmp_path)
+
+
+def _rig(engine: Engine, tmp_path: Path) -> Rig:
     commits: list[int] = []
     sessions = make_session_factory(engine)
     raw = RawStore(tmp_path / "raw")
@@ -143,6 +157,91 @@ def test_duplicates_are_one_row(
         assert r.inbound_id == by_sha[r.sha256]
         if n in first:
             assert r.inbound_id == first[n]
+
+
+@pytest.mark.parametrize(
+    ("before", "batch", "want_dup"),
+    [
+        ([], [1, 2, 1], [False, False, True]),
+        ([1], [1, 2], [True, False]),
+        ([1, 2], [2, 1, 2, 4], [True, True, True, False]),
+        ([1, 2], [2, 1], [True, True]),
+    ],
+    ids=["within-batch", "across-batches", "mixed", "all-known"],
+)
+def test_sqlite_writer_ids_and_duplicates(
+    sqlite_rig: Rig, before: list[int], batch: list[int], want_dup: list[bool]
+) -> None:
+    # The SMTP listener's SQLite path: rows prepared one by one, one statement per batch.
+    ingest, commits = sqlite_rig.ingest, sqlite_rig.commits
+    assert ingest.prepares_rows
+    first = {n: ingest.accept(msg(n), ENV).inbound_id for n in before}
+    writer = ingest.open_writer()
+    try:
+        results = writer.write([ingest.prepare(IncomingItem(msg(n), ENV)) for n in batch])
+    finally:
+        writer.close()
+    assert [r.duplicate for r in results] == want_dup
+    by_sha = {row.raw_sha256: row.id for row in sqlite_rig.rows()}
+    assert len(by_sha) == len({*before, *batch})
+    for n, r in zip(batch, results, strict=True):
+        assert r.inbound_id == by_sha[hashlib.sha256(msg(n)).hexdigest()]
+        if n in first:
+            assert r.inbound_id == first[n]
+    assert len(commits) == len(before) + 1
+
+
+def test_sqlite_writer_stores_exactly_what_accept_batch_stores(tmp_path: Path) -> None:
+    odd = Envelope(
+        source="smtp",
+        mail_from="o'brien\\x@mail.example.net",  # quotes and backslashes stay data
+        rcpt_tos=("zvernennia@council.example", "Кириличний@council.example"),
+        peer="2001:db8::7",
+    )
+    items = [IncomingItem(msg(1), ENV), IncomingItem(msg(2) + b"\x00\xff", odd)]
+    stored = []
+    for name in ("orm", "writer"):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        upgrade(engine)
+        ingest = Ingest(make_session_factory(engine), RawStore(tmp_path / "raw"), ManualClock(T0))
+        if name == "orm":
+            ingest.accept_batch(items)
+        else:
+            writer = ingest.open_writer()
+            writer.write([ingest.prepare(it) for it in items])
+            writer.close()
+        with engine.connect() as conn:
+            rows = conn.execute(select(InboundMessage.__table__)).mappings().all()
+            stored.append([dict(r) for r in rows])
+            raw_types = conn.exec_driver_sql(
+                "SELECT typeof(raw_pending), typeof(rcpt_tos), typeof(received_at), "
+                "typeof(size) FROM inbound_message"
+            ).all()
+            stored.append(raw_types)
+        engine.dispose()
+    assert stored[0] == stored[2] and len(stored[0]) == 2
+    assert stored[1] == stored[3]  # the same SQLite storage classes, column by column
+    assert stored[2][1]["raw_pending"] == msg(2) + b"\x00\xff"
+    assert stored[2][1]["mail_from"] == "o'brien\\x@mail.example.net"
+
+
+def test_sqlite_writer_recovers_after_a_failed_batch(sqlite_engine: Engine, tmp_path: Path) -> None:
+    engine = sqlite_engine
+    ingest = Ingest(make_session_factory(engine), RawStore(tmp_path / "raw"), ManualClock(T0))
+    imap = Envelope(source="imap:main", mail_from=None)
+    writer = ingest.open_writer()
+    try:
+        writer.write([ingest.prepare(IncomingItem(msg(1), imap, "main", 1, 5))])
+        clash = IncomingItem(msg(2), imap, mailbox="main", uidvalidity=1, uid=5)
+        with pytest.raises(IngestError):
+            writer.write([ingest.prepare(clash), ingest.prepare(IncomingItem(msg(3), ENV))])
+        (ok,) = writer.write([ingest.prepare(IncomingItem(msg(3), ENV))])
+    finally:
+        writer.close()
+    assert not ok.duplicate
+    with make_session_factory(engine)() as s:
+        # The failed batch left nothing behind: one statement, one transaction.
+        assert s.scalar(select(func.count()).select_from(InboundMessage)) == 2
 
 
 def test_same_imap_uid_with_other_bytes_is_an_error_not_a_duplicate(rig: Rig) -> None:
