@@ -10,7 +10,7 @@ Data sets:
   appeals_spb_benchmark.py), 3-fold stratified CV on a stratified random sample
   of 12,000 rows to keep the run to minutes on 2 cores; skipped when absent.
 
-Run: /work/main/.venv/bin/python bench/classifier_compare.py [starter] [spb]
+Run: .venv/bin/python bench/classifier_compare.py [starter] [spb]
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def run(name: str, texts: list[str], labels: list[str], folds: int) -> None:
 
 
 def main() -> int:
-    print("command: /work/main/.venv/bin/python " + shlex.join(sys.argv))
+    print("command: " + shlex.join([sys.executable, *sys.argv]))
     which = sys.argv[1:] or ["starter", "spb"]
     if "starter" in which:
         ex = starter_examples()
