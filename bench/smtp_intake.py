@@ -13,7 +13,8 @@ generator must not share an interpreter and its GIL with the server):
   with the ``smtp`` role only, so neither worker nor sender competes for the CPU): the 250
   is sent only after the inbound row carrying the exact bytes is committed (SQLite WAL,
   synchronous=FULL: the commit is flushed), with group commit (``smtp_server.max_batch``
-  from settings.toml, 64). Writing each message's content-addressed file is the worker's
+  from settings.toml, 64) done by the listener's child process on SQLite
+  (`gateway.intake_process`). Writing each message's content-addressed file is the worker's
   job and is not part of this measurement (see `gateway.ingest`).
 - ``durable-1`` (optional, ``--per-message``): the same app, handler and listener, but
   each message is committed on its own (`Ingest.accept_batch` with one item in a worker
@@ -404,13 +405,18 @@ class Window:
 
 
 def _proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process and all its threads (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
+    """User + system CPU seconds of a process, all its threads and its running children
+    (the durable server commits in a child process on SQLite), from Linux /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # itself or a child
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total if total else float("nan")
 
 
 async def run_load(

@@ -123,6 +123,11 @@ class Ingest:
         )
         return PreparedRow(sha, values)
 
+    def notify_commit(self) -> None:
+        """Tell whoever waits for new rows (the worker) that some were committed."""
+        if self._on_commit is not None:
+            self._on_commit()
+
     def open_writer(self) -> SqliteIntakeWriter:
         """A writer with its own database connection, for one thread (the committer's)."""
         return SqliteIntakeWriter(self._engine, self._on_commit)

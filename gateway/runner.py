@@ -18,6 +18,7 @@ from collections.abc import Callable
 from gateway.app import App
 from gateway.errors import SettingsError
 from gateway.ingest import GroupCommitter
+from gateway.intake_process import ProcessCommitter
 from gateway.smtp_server import IntakeHandler, bound_port, make_acceptor, start_server
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,13 @@ async def serve(
     port = 0
     if "smtp" in roles:
         s = app.settings
-        committer = GroupCommitter(app.ingest(), s.smtp_server.max_batch)
+        ingest = app.ingest()
+        committer: GroupCommitter | ProcessCommitter
+        if ingest.prepares_rows:
+            # SQLite: commit in a child process, off this interpreter's lock (see module).
+            committer = ProcessCommitter(ingest, s.database_url, s.smtp_server.max_batch)
+        else:
+            committer = GroupCommitter(ingest, s.smtp_server.max_batch)
         await committer.start()
         handler = IntakeHandler(
             committer, make_acceptor(s.accepted_recipients(), s.outbound.reply_domain)

@@ -4,7 +4,7 @@
   550 5.1.1 (Mailman's LMTP runner does the same), so we can never relay or backscatter.
 - SIZE / DATA: aiosmtpd itself answers 552 when a message exceeds `data_size_limit`.
 - DATA: the exact bytes (`decode_data=False`; `original_content` is untouched) go to the
-  group committer, which stores them and commits the inbound row off the event loop; the
+  group committer, which commits the inbound row with them off the event loop; the
   client hears 250 only after that returns, and 451 4.3.0 on any failure of ours so that
   the sending MTA keeps the message and retries (RFC 5321 §4.2.5).
 """
@@ -14,20 +14,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from aiosmtpd.smtp import Session as SmtpSession
 
-from gateway.ingest import GroupCommitter, IncomingItem
+from gateway.ingest import AcceptResult, IncomingItem
 from routing.mail import Envelope
 
 log = logging.getLogger(__name__)
 
 
+class Committer(Protocol):
+    """Makes a message durable and says where it is: gateway.ingest.GroupCommitter (a
+    thread) or gateway.intake_process.ProcessCommitter (a child process, SQLite)."""
+
+    async def submit(self, item: IncomingItem) -> AcceptResult: ...
+
+
 class IntakeHandler:
-    def __init__(self, committer: GroupCommitter, accepts: Callable[[str], bool]) -> None:
+    def __init__(self, committer: Committer, accepts: Callable[[str], bool]) -> None:
         self.committer = committer
         self.accepts = accepts
 
