@@ -529,12 +529,16 @@ class GroupCommitter:
         """Hand the outcome to the event loop; futures are only touched on its thread."""
         assert self._loop is not None
         try:
-            self._loop.call_soon_threadsafe(_resolve, batch, outcome)
+            self._loop.call_soon_threadsafe(settle, batch, outcome)
         except RuntimeError:  # the loop is already closed: nobody is waiting any more
             log.warning("intake results for %d message(s) arrived after shutdown", len(batch))
 
 
-def _resolve(batch: list[Waiter], outcome: list[AcceptResult] | Exception) -> None:
+def settle(
+    batch: Sequence[tuple[Any, asyncio.Future[AcceptResult]]],
+    outcome: list[AcceptResult] | Exception,
+) -> None:
+    """Give each waiting SMTP session its result (on the event loop's thread)."""
     for i, (_, fut) in enumerate(batch):
         if fut.done():  # the SMTP session went away meanwhile
             continue

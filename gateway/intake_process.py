@@ -34,7 +34,14 @@ import sys
 from typing import Any
 
 from gateway.errors import IngestError
-from gateway.ingest import AcceptResult, IncomingItem, Ingest, PreparedRow, SqliteIntakeWriter
+from gateway.ingest import (
+    AcceptResult,
+    IncomingItem,
+    Ingest,
+    PreparedRow,
+    SqliteIntakeWriter,
+    settle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,9 +146,9 @@ class ProcessCommitter:
                 answer = pickle.loads(await reader.readexactly(size))
                 batch, self._inflight = self._inflight or [], None
                 if isinstance(answer, str):
-                    self._settle(batch, IngestError(f"could not store message: {answer}"))
+                    settle(batch, IngestError(f"could not store message: {answer}"))
                 else:
-                    self._settle(batch, [AcceptResult(*a) for a in answer])
+                    settle(batch, [AcceptResult(*a) for a in answer])
                     self._ingest.notify_commit()
                 await self._after_batch()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -151,7 +158,7 @@ class ProcessCommitter:
 
     async def _fail_inflight(self, reason: str) -> None:
         batch, self._inflight = self._inflight or [], None
-        self._settle(batch, IngestError(reason))
+        settle(batch, IngestError(reason))
         await self._after_batch()
 
     async def _after_batch(self) -> None:
@@ -159,16 +166,6 @@ class ProcessCommitter:
             await self._send_next()
         elif self._inflight is None:
             self._idle.set()
-
-    @staticmethod
-    def _settle(batch: list[Entry], outcome: list[AcceptResult] | Exception) -> None:
-        for i, (_, fut) in enumerate(batch):
-            if fut.done():  # the SMTP session went away meanwhile
-                continue
-            if isinstance(outcome, Exception):
-                fut.set_exception(outcome)
-            else:
-                fut.set_result(outcome[i])
 
     async def _close_child(self) -> None:
         writer, proc, results = self._writer, self._proc, self._results
