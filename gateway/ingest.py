@@ -24,14 +24,12 @@ arrival returns the first row with `duplicate=True`.
 batch is being committed wait and are committed together in the next one (group commit),
 so intake costs one flush and one transaction per batch rather than per message.
 
-On SQLite the committer takes a shorter road (`SqliteIntakeWriter`), because the listener
-shares one interpreter lock with it: every time the committing thread comes back from
-SQLite it must win the lock back from the busy event loop, which cost about 0.5 ms each
-and several per batch (bench/smtp_intake.py, timings in the README). So each message's
-row values are prepared on the event loop when it arrives (`Ingest.prepare`: sha256 and
-the column types' own bind conversions), and the thread commits a whole batch with ONE
-statement: a multi-row INSERT in SQLite's autocommit mode is one transaction, flushed to
-disk (synchronous=FULL) before `execute` returns, and comes back to Python once.
+On SQLite every batch is written by `SqliteIntakeWriter` with ONE statement: a multi-row
+INSERT in SQLite's autocommit mode is one transaction, flushed to disk (synchronous=FULL)
+before `execute` returns, and comes back to Python once. Each row's values are prepared
+first (`Ingest.prepare`: sha256 and the column types' own bind conversions), so that the
+SMTP listener can do that part on its event loop and leave only the statement to its
+committing process (gateway.intake_process; why a process: timings in the README).
 """
 
 from __future__ import annotations
@@ -139,6 +137,14 @@ class Ingest:
         """Durably record all items; raises IngestError if they could not be committed."""
         if not items:
             return []
+        if self.prepares_rows:
+            # SQLite: the same one-statement write as the SMTP listener's (a pooled
+            # connection for this call only: IMAP pollers and `inject` run in many threads).
+            writer = self.open_writer()
+            try:
+                return writer.write([self.prepare(it) for it in items])
+            finally:
+                writer.close()
         shas = [hashlib.sha256(it.raw).hexdigest() for it in items]
         try:
             results = self._insert(items, shas)
@@ -193,7 +199,7 @@ class Ingest:
         # A Core connection, not an ORM session: nothing here needs the unit of work, and
         # its bookkeeping costs more than the statement on the intake hot path.
         with self._engine.begin() as conn:
-            inserted, existing = _insert_new(conn, list(rows.values()), self._sqlite_procs)
+            inserted, existing = _insert_new(conn, list(rows.values()))
         ids = {**existing, **inserted}
         out = []
         seen: set[str] = set()
@@ -226,26 +232,22 @@ def _row(item: IncomingItem, sha: str, size: int, now: datetime) -> dict[str, An
 
 
 def _insert_new(
-    session: Connection, rows: list[dict[str, Any]], sqlite_procs: list[Any] | None = None
+    session: Connection, rows: list[dict[str, Any]]
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """Insert the rows whose sha256 is not stored yet.
+    """Insert the rows whose sha256 is not stored yet (any database but SQLite, which goes
+    through `SqliteIntakeWriter`).
 
     Returns ({sha: id} inserted now, {sha: id} already there). Core `executemany` with
     RETURNING (SQLAlchemy's "insertmanyvalues": one multi-row INSERT) instead of ORM
     objects: intake is the hot path and the unit of work costs more than the commit. On
-    PostgreSQL (and SQLite, see `_insert_new_sqlite`) `ON CONFLICT (raw_sha256) DO NOTHING`
-    skips duplicates; other conflicts (the IMAP mailbox/uidvalidity/uid key) still raise,
-    as they must.
+    PostgreSQL `ON CONFLICT (raw_sha256) DO NOTHING` skips duplicates; other conflicts (the
+    IMAP mailbox/uidvalidity/uid key) still raise, as they must.
     """
     table = InboundMessage.__table__
     sha_col = table.c.raw_sha256
-    dialect = session.dialect.name
-    if dialect == "sqlite":
-        return _insert_new_sqlite(session, rows, sqlite_procs or _bind_processors(session))
-    if dialect == "postgresql":
-        dialect_insert = pg_insert
+    if session.dialect.name == "postgresql":
         stmt = (
-            dialect_insert(table)
+            pg_insert(table)
             .on_conflict_do_nothing(index_elements=[sha_col])
             .returning(sha_col, table.c.id)
         )
@@ -260,7 +262,7 @@ def _insert_new(
     return inserted, existing
 
 
-# The columns intake writes, in the order of the SQLite fast path's INSERT.
+# The columns intake writes, in the order of SqliteIntakeWriter's INSERT.
 _INTAKE_COLUMNS = (
     "raw_sha256",
     "raw_pending",
@@ -279,61 +281,13 @@ _INTAKE_COLUMNS = (
 )
 
 
-def _bind_processors(conn: Connection | Engine) -> list[Any]:
+def _bind_processors(engine: Engine) -> list[Any]:
     """Each intake column's value converter for this dialect (None where there is none)."""
     table = InboundMessage.__table__
-    dialect = conn.dialect
+    dialect = engine.dialect
     return [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _INTAKE_COLUMNS
     ]
-
-
-def _insert_new_sqlite(
-    conn: Connection, rows: list[dict[str, Any]], procs: list[Any]
-) -> tuple[dict[str, int], dict[str, int]]:
-    """SQLite: the same rows through the DB-API cursor (`executemany` runs in C).
-
-    On the SMTP listener this runs in a thread beside the event loop, and every bit of
-    Python it runs holds the GIL the loop needs: SQLAlchemy's statement machinery cost
-    about a quarter of the durable intake rate (bench/smtp_intake.py). Values still go
-    through each column type's own bind processor, so what is stored is exactly what the
-    ORM would store. sqlite3 cannot return rows from `executemany`, so the ids are read
-    back by sha256 (unique) in the same transaction.
-    """
-    dialect = conn.dialect
-    shas = [r["raw_sha256"] for r in rows]
-    marks = ",".join("?" * len(shas))
-    lookup = f"SELECT raw_sha256, id FROM inbound_message WHERE raw_sha256 IN ({marks})"
-    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        existing: dict[str, int] = dict(cur.execute(lookup, shas).fetchall())
-        params = [
-            tuple(
-                proc(r[name]) if proc is not None else r[name]
-                for name, proc in zip(_INTAKE_COLUMNS, procs, strict=True)
-            )
-            for r in rows
-            if r["raw_sha256"] not in existing
-        ]
-        if params:
-            statement = (
-                f"INSERT INTO inbound_message ({', '.join(_INTAKE_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(_INTAKE_COLUMNS))}) "
-                "ON CONFLICT (raw_sha256) DO NOTHING"
-            )
-            dbapi = dialect.loaded_dbapi
-            try:
-                cur.executemany(statement, params)
-            except dbapi.Error as exc:
-                # Callers tell conflicts apart by SQLAlchemy's exception classes (the IMAP
-                # poller's reused-UID case), as the Core path would raise them.
-                raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
-        inserted = {
-            sha: id_ for sha, id_ in cur.execute(lookup, shas).fetchall() if sha not in existing
-        }
-    finally:
-        cur.close()
-    return inserted, existing
 
 
 def _ids_of(session: Connection, shas: list[str]) -> dict[str, int]:
@@ -441,7 +395,7 @@ class SqliteIntakeWriter:
             self._conn = None
 
 
-Waiter = tuple[IncomingItem | PreparedRow, "asyncio.Future[AcceptResult]"]
+Waiter = tuple[IncomingItem, "asyncio.Future[AcceptResult]"]
 
 
 class GroupCommitter:
@@ -451,8 +405,8 @@ class GroupCommitter:
     and hands the results back to the event loop in one call; messages that arrive
     meanwhile form the next batch. Each message hears its result only after its own row
     (with its bytes) is committed. `stop` lets the messages already submitted finish
-    before the thread ends. On SQLite rows are prepared on the loop and written by a
-    `SqliteIntakeWriter` (see the module docstring); elsewhere `Ingest.accept_batch`.
+    before the thread ends. The SMTP listener uses it with PostgreSQL; on SQLite it uses
+    `gateway.intake_process.ProcessCommitter`, which commits in a child process.
     """
 
     def __init__(self, ingest: Ingest, max_batch: int = 64) -> None:
@@ -478,27 +432,12 @@ class GroupCommitter:
     async def submit(self, item: IncomingItem) -> AcceptResult:
         if self._loop is None:
             raise IngestError("group committer not started")
-        entry: IncomingItem | PreparedRow = item
-        if self._ingest.prepares_rows:
-            try:
-                entry = self._ingest.prepare(item)
-            except Exception as exc:
-                log.exception("could not prepare an inbound row")
-                raise IngestError(f"could not store message: {type(exc).__name__}") from exc
         fut: asyncio.Future[AcceptResult] = self._loop.create_future()
-        self._incoming.put((entry, fut))
+        self._incoming.put((item, fut))
         return await fut
 
     # -- the committing thread (database work never runs on the event loop) --------------
     def _commit_worker(self) -> None:
-        writer = self._ingest.open_writer() if self._ingest.prepares_rows else None
-        try:
-            self._commit_loop(writer)
-        finally:
-            if writer is not None:
-                writer.close()
-
-    def _commit_loop(self, writer: SqliteIntakeWriter | None) -> None:
         stopping = False
         while not stopping:
             first = self._incoming.get()
@@ -514,12 +453,9 @@ class GroupCommitter:
                     stopping = True
                     break
                 batch.append(more)
-            entries = [entry for entry, _ in batch]
             try:
-                outcome: list[AcceptResult] | Exception = (
-                    writer.write(entries)  # type: ignore[arg-type]
-                    if writer is not None
-                    else self._ingest.accept_batch(entries)  # type: ignore[arg-type]
+                outcome: list[AcceptResult] | Exception = self._ingest.accept_batch(
+                    [item for item, _ in batch]
                 )
             except Exception as exc:
                 outcome = exc

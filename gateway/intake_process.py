@@ -68,7 +68,6 @@ class ProcessCommitter:
         self._waiting: list[Entry] = []
         self._inflight: list[Entry] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._results: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -134,8 +133,8 @@ class ProcessCommitter:
             )
         finally:
             theirs.close()
-        self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
-        self._results = asyncio.create_task(self._read_results(self._reader))
+        reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+        self._results = asyncio.create_task(self._read_results(reader))
         log.info("intake process %d started", self._proc.pid)
         return self._writer
 
@@ -169,7 +168,7 @@ class ProcessCommitter:
 
     async def _close_child(self) -> None:
         writer, proc, results = self._writer, self._proc, self._results
-        self._writer = self._reader = None
+        self._writer = None
         self._proc = None
         self._results = None
         if writer is not None:
