@@ -15,7 +15,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -37,13 +36,13 @@ from gateway.app import App
 from gateway.parsing import parse
 from models import Appeal, TrainingLabel
 from routing.learned_rules import RuleError, apply_rules, current_rules, parse_rules
+from routing.pipeline import model_text, routing_context
 
 log = logging.getLogger(__name__)
 
 
 def read_message(raw: bytes) -> str:
-    parsed = parse(raw)
-    return f"{parsed.subject}\n{parsed.text}".strip()
+    return model_text(parse(raw))
 
 
 def context_fields(args: argparse.Namespace) -> tuple[str, ...]:
@@ -74,7 +73,7 @@ def history_examples(app: App, target: str = "topic") -> list[Example]:
     """Appeals whose topic (or department) a person chose: triage decisions, #redirect,
     admin corrections. The latest label per appeal wins."""
     out: dict[int, Example] = {}
-    tz = ZoneInfo(app.pipeline_config().timezone)
+    tz = app.pipeline_config().timezone
     with app.sessions() as s:
         rows = s.execute(
             select(TrainingLabel, Appeal)
@@ -88,18 +87,12 @@ def history_examples(app: App, target: str = "topic") -> list[Example]:
                     f"{appeal.subject}\n{appeal.text}".strip(),
                     value,
                     appeal.reg_no,
-                    context=appeal_context(appeal, tz),
+                    # What the worker knew when it routed the appeal.
+                    context=routing_context(
+                        appeal.district, appeal.repeat_status, appeal.received_at, tz
+                    ),
                 )
     return list(out.values())
-
-
-def appeal_context(appeal: Appeal, tz: ZoneInfo) -> Context:
-    """What the worker knew when it routed the appeal (routing.pipeline.register_new)."""
-    return Context(
-        district=appeal.district,
-        repeat=appeal.repeat_status == "repeated",
-        month=appeal.received_at.astimezone(tz).month,
-    )
 
 
 def cmd_classifier(app: App, args: argparse.Namespace) -> int:

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from classifier.context import Context
 from gateway.app import App
 from gateway.parsing import parse
 from models import Appeal, InboundMessage, MailboxCursor, OutboundMessage
 from routing.citizen import extract_citizen
 from routing.mail import Envelope
-from routing.pipeline import all_recipients, decide_route, model_text
-from routing.quotes import split_reply
+from routing.pipeline import (
+    all_recipients,
+    appeal_district,
+    appeal_text,
+    decide_route,
+    model_text,
+    routing_context,
+)
 from routing.registration import detect_kind
-from routing.rules import find_district
 from routing.screening import screen
 
 
@@ -64,12 +67,10 @@ def check_message(app: App, raw: bytes) -> dict[str, Any]:
     recipients = all_recipients(parsed, env)
     kind, how = detect_kind(parsed.text, parsed.subject, recipients, cfg.registration)
     report["kind"] = {"kind": kind, "by": how}
-    text = split_reply(parsed.text, parsed.html).new_text
-    citizen = extract_citizen(parsed, text)
-    district = find_district(f"{citizen.address or ''}\n{text}", cfg.routing.districts)
-    when = (parsed.date or app.clock.now()).astimezone(ZoneInfo(cfg.timezone))
+    _, text = appeal_text(parsed)
+    district = appeal_district(extract_citizen(parsed, text).address, text, cfg.routing)
     # A dry run does not look up the citizen's earlier appeals: "repeat" is assumed false.
-    context = Context(district=district, repeat=False, month=when.month)
+    context = routing_context(district, None, parsed.date or app.clock.now(), cfg.timezone)
     report["context"] = asdict(context)
     prediction = app.classify(model_text(parsed), context)
     report["prediction"] = asdict(prediction) if prediction else None

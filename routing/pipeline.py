@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -228,6 +228,32 @@ def model_text(parsed: ParsedMail) -> str:
     return f"{parsed.subject}\n{parsed.text}".strip()
 
 
+def appeal_text(parsed: ParsedMail) -> tuple[str, str]:
+    """(body, text): the appeal's new text without quoted history (people forward earlier
+    correspondence), and the same with its signature, which the fingerprint leaves out."""
+    parts = split_reply(parsed.text, parsed.html)
+    body = parts.new_text.strip()
+    text = "\n\n".join(x for x in (body, parts.signature.strip()) if x) or parsed.text.strip()
+    return body, text
+
+
+def appeal_district(address: str | None, text: str, cfg: RoutingConfig) -> str | None:
+    """The configured district the citizen's address or the text names, if any."""
+    return find_district(f"{address or ''}\n{text}", cfg.districts)
+
+
+def routing_context(
+    district: str | None, repeat_status: str | None, received_at: datetime, timezone: str
+) -> Context:
+    """What a context-trained model reads besides the text. The worker builds it when it
+    routes and training builds it from the stored appeal, so the two always agree."""
+    return Context(
+        district=district,
+        repeat=repeat_status == "repeated",
+        month=received_at.astimezone(ZoneInfo(timezone)).month,
+    )
+
+
 def decide_route(
     session: Session,
     recipients: Sequence[str],
@@ -255,16 +281,11 @@ def register_new(
 ) -> Outcome:
     cfg = deps.config
     now = deps.clock.now()
-    # The appeal's text without quoted history (people forward earlier correspondence);
-    # the signature stays in the text but not in the fingerprint.
-    parts = split_reply(parsed.text, parsed.html)
-    body = parts.new_text.strip()
-    text = "\n\n".join(x for x in (body, parts.signature.strip()) if x) or parsed.text.strip()
+    body, text = appeal_text(parsed)
     citizen = extract_citizen(parsed, text)
     kind, kind_how = detect_kind(text, parsed.subject, recipients, cfg.registration)
     urgent = kind == "info_request" and is_urgent_request(text, parsed.subject)
     due = compute_due(kind, inbound.received_at, deps.calendar, urgent=urgent)
-    local = inbound.received_at.astimezone(ZoneInfo(cfg.timezone))
     completeness = requirements.check(citizen.name, citizen.address, citizen.email, body or text)
     n_signed = requirements.signatories(text)
     privileged = detect_privileged_category(text)
@@ -277,13 +298,13 @@ def register_new(
         window_days=cfg.policies.duplicate_window_days,
         mass_threshold=cfg.policies.mass_threshold,
     )
-    district = find_district(f"{citizen.address or ''}\n{text}", cfg.routing.districts)
-    # Classified before anything is written, so that on SQLite the model's few
-    # milliseconds do not hold the database's single write lock.
+    district = appeal_district(citizen.address, text, cfg.routing)
+    # Classified once the district and the repeat status are known: both are part of what
+    # a model trained with context features reads.
     prediction = (
         deps.classify(
             model_text(parsed),
-            Context(district=district, repeat=repeat.status == "repeated", month=local.month),
+            routing_context(district, repeat.status, inbound.received_at, cfg.timezone),
         )
         if deps.classify is not None
         else None
@@ -292,7 +313,7 @@ def register_new(
     dept = session.scalars(
         select(Department).where(Department.code == decision.department_code)
     ).one()
-    year = local.year
+    year = inbound.received_at.astimezone(ZoneInfo(cfg.timezone)).year
     reg_no, seq = allocate_number(session, kind, year, cfg.registration)
     appeal = Appeal(
         reg_no=reg_no,
