@@ -189,6 +189,11 @@ class Ingest:
             )
         return len(rows)
 
+    def store_blobs(self, blobs: Sequence[bytes]) -> list[str]:
+        """Attachment bodies into the raw store, durable before the appeal that lists them
+        is registered: the forward and the relayed answer read them back by sha256."""
+        return self._raw.put_many(blobs) if blobs else []
+
     def _insert(self, items: Sequence[IncomingItem], shas: list[str]) -> list[AcceptResult]:
         now = self._clock.now()
         # One row per distinct sha256: the same bytes twice in one batch are one message.

@@ -91,6 +91,13 @@ class Worker:
             )
             return None
         try:
+            # Attachment bodies must be on disk before any row names them: the forward to
+            # the department and the relayed answer read them back by sha256.
+            self.ingest.store_blobs([a.content for a in parsed.attachments])
+        except OSError as exc:
+            self._record_error(inbound_id, exc)
+            return None
+        try:
             with self.sessions.begin() as session:
                 row = session.get(InboundMessage, inbound_id)
                 assert row is not None

@@ -164,7 +164,9 @@ class Appeal(Base):
     department: Mapped[Department | None] = relationship(lazy="joined")
 
     __table_args__ = (
-        UniqueConstraint("reg_year", "reg_seq"),
+        # Numbers count per (year, series) and each kind has its own series, so the
+        # sequence is unique per kind: A-2026-000001 and I-2026-000001 both exist.
+        UniqueConstraint("reg_year", "kind", "reg_seq"),
         # The reminder scan walks appeals awaiting an answer in (due_date, id) order. A
         # partial index holds only those, so its size follows the open workload rather than
         # years of closed appeals; the scan's WHERE repeats the state list as literals

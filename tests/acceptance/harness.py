@@ -1,0 +1,125 @@
+"""Acceptance harness: drives the real `appeals run` process the way mail clients do.
+
+Letters go in over SMTP to the gateway's own listener as raw bytes (exactly what a client
+would put on the wire, CRLF line ends); everything the gateway sends goes to a capture
+relay, where the tests read it back as parsed letters with their attachments.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+import smtplib
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import gwtest
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One message the gateway sent, as the recipient's client would show it."""
+
+    rcpt: str
+    raw: bytes
+    msg: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.msg["Subject"] or "")
+
+    @property
+    def text(self) -> str:
+        body = self.msg.get_body(preferencelist=("plain", "html"))
+        return body.get_content() if body is not None else ""
+
+    @property
+    def attachments(self) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for part in self.msg.iter_attachments():
+            name = part.get_filename() or ""
+            out[name] = part.get_payload(decode=True) or b""
+        return out
+
+    @property
+    def reg_no(self) -> str:
+        m = re.search(r"\[([^\]]+)\]", self.subject)
+        assert m, self.subject
+        return m.group(1)
+
+
+class Gateway:
+    """A running `appeals run` with a capture relay as its outbound smarthost."""
+
+    def __init__(self, tmp: Path, relay: Any, **patch: Any) -> None:
+        self.tmp = tmp
+        self.relay = relay
+        self.port = gwtest.free_port()
+        self.settings = gwtest.write_settings(tmp, self.port, relay.port, **patch)
+        self.log = tmp / "gateway.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._seen = 0
+
+    def start(self) -> Gateway:
+        self.proc = gwtest.start(self.settings, self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+    def send(self, raw: bytes | str, mail_from: str, rcpts: list[str]) -> None:
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        # What clients put on the wire: CRLF line ends (the test sources use LF).
+        data = re.sub(rb"\r?\n", b"\r\n", data)
+        with smtplib.SMTP("127.0.0.1", self.port) as smtp:
+            smtp.sendmail(mail_from, rcpts, data)
+
+    def letters(self) -> list[Letter]:
+        out = []
+        for m in self.relay.snapshot():
+            msg = email.message_from_bytes(m.data, policy=policy.default)
+            assert isinstance(msg, EmailMessage)
+            out.extend(Letter(r, m.data, msg) for r in m.rcpt_tos)
+        return out
+
+    def wait_letters(self, count: int, timeout: float = 30.0) -> list[Letter]:
+        """The next `count` letters sent after the ones already taken by this method."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = self.letters()[self._seen :]
+            if len(got) >= count:
+                self._seen += count
+                return got[:count]
+            time.sleep(0.05)
+        raise AssertionError(
+            f"expected {count} new letter(s), got {len(self.letters()) - self._seen}; log tail:\n"
+            + self.log.read_text(errors="replace")[-3000:]
+        )
+
+    def cli(self, *args: str) -> str:
+        env = {"APPEALS_TOKEN_KEY": "e2e-key", "PYTHONPATH": str(gwtest.REPO), "PATH": "/usr/bin"}
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "--settings", str(self.settings), *args],
+            capture_output=True,
+            env=env,
+            cwd=gwtest.REPO,
+            timeout=120,
+        )
+        out = done.stdout.decode("utf-8", "replace")
+        assert done.returncode == 0, out + done.stderr.decode("utf-8", "replace")
+        return out
+
+
+def by_rcpt(letters: list[Letter]) -> dict[str, Letter]:
+    out = {lt.rcpt: lt for lt in letters}
+    assert len(out) == len(letters), [lt.rcpt for lt in letters]
+    return out
