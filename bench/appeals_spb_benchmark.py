@@ -51,9 +51,9 @@ from sklearn.svm import LinearSVC  # noqa: E402
 from classifier.context import Context  # noqa: E402
 from classifier.pipeline import ClassifierParams  # noqa: E402
 from classifier.registry import ModelRegistry  # noqa: E402
-from classifier.routing_table import learn_table  # noqa: E402
 from classifier.training import evaluate, train  # noqa: E402
 from classifier.types import Example  # noqa: E402
+from routing.rule_learning import learn_table  # noqa: E402
 
 SEED = 0
 COMMAND = shlex.join([sys.executable, *sys.argv])
@@ -201,7 +201,7 @@ def portal_text(row: dict) -> str:
 def email_text(row: dict) -> str:
     """The appeal as a citizen e-mails it: the portal kept the house's address in a form
     field (filled when the object is a house), a letter carries it in its text. The gateway
-    reads the text whole, and finds the district in it (routing.rules.find_district)."""
+    reads the text whole, and finds the district in it (routing.departments.find_district)."""
     address = row["address"]
     return f"{row['text']}\nАдрес: {address}" if address else str(row["text"])
 

@@ -2,7 +2,7 @@
 
 Reads `mail/bounces/labels.csv` under $APPEALS_CORPORA (default: <repo>/../shared/corpora;
 paths in the CSV are relative to the folder holding labels.csv), runs
-`routing.bounces.classify_machine_mail` and `routing.screening.screen` on every file, and
+`routing.machine_mail.classify_machine_mail` and `routing.screening.screen` on every file, and
 prints per label class how the messages were recognised, then precision and recall for
 bounces and for auto-replies.
 
@@ -39,7 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from gateway.parsing import parse  # noqa: E402
-from routing.bounces import classify_machine_mail  # noqa: E402
+from routing.machine_mail import classify_machine_mail  # noqa: E402
 from routing.mail import Address, Envelope, ParsedMail  # noqa: E402
 from routing.screening import ScreeningContext, screen  # noqa: E402
 

@@ -48,9 +48,9 @@ from sklearn.preprocessing import OneHotEncoder  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
 from classifier.pipeline import ClassifierParams, build_features  # noqa: E402
-from classifier.routing_table import learn_table  # noqa: E402
 from classifier.training import train  # noqa: E402
 from classifier.types import Example  # noqa: E402
+from routing.rule_learning import learn_table  # noqa: E402
 
 SEED = 0
 FOLDS = 3

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from gateway.app import App
 from models import Appeal, AppealEvent, CalendarOverride, Department, TrainingLabel
-from routing.pipeline import appeal_view
+from routing.lifecycle import LifecycleError, RerouteRequest, is_overdue_at, reroute
+from routing.views import appeal_view
 
 
 def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
@@ -27,7 +28,8 @@ def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
                 select(AppealEvent).where(AppealEvent.appeal_id == a.id).order_by(AppealEvent.id)
             )
         ]
-        today = app.clock.now().astimezone(_tz(app)).date()
+        now = app.clock.now()
+        today = now.astimezone(_tz(app)).date()
         return {
             "reg_no": a.reg_no,
             "kind": a.kind,
@@ -40,7 +42,7 @@ def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
             "receipt_date": a.receipt_date,
             "due_date": a.due_date,
             "due_at": a.due_at,
-            "overdue": a.state in ("registered", "routed", "answered") and a.due_date < today,
+            "overdue": is_overdue_at(a, now, today),
             "repeat_status": a.repeat_status,
             "collective": a.collective,
             "anonymous": a.anonymous,
@@ -56,7 +58,7 @@ def _tz(app: App) -> Any:
     return ZoneInfo(app.settings.deadlines.timezone)
 
 
-def reroute(app: App, reg_no: str, code: str, actor: str, reason: str) -> str | None:
+def reroute_appeal(app: App, reg_no: str, code: str, actor: str, reason: str) -> str | None:
     with app.sessions.begin() as s:
         a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
         dept = s.scalars(
@@ -66,43 +68,19 @@ def reroute(app: App, reg_no: str, code: str, actor: str, reason: str) -> str | 
             return f"no appeal {reg_no}"
         if dept is None:
             return f"no active department {code!r}"
-        old = a.department
-        now = app.clock.now()
-        a.department_id, a.department = dept.id, dept
-        if a.state == "held":
-            a.state = "routed"
-        source = "triage" if old is not None and old.is_triage else "admin"
-        s.add(
-            TrainingLabel(
-                appeal_id=a.id,
-                topic=None,
-                department_code=dept.code,
-                source=source,
-                actor=actor,
-                at=now,
-            )
-        )
-        s.add(
-            AppealEvent(
-                appeal_id=a.id,
-                at=now,
-                type="redirected",
-                actor=actor,
-                data={
-                    "from_department": old.code if old else None,
-                    "to_department": dept.code,
-                    "reason": reason,
-                },
-            )
-        )
         cfg = app.pipeline_config()
-        app.notifier(s).add(
-            "department/assigned",
-            to=[dept.email],
-            context=appeal_view(a, dept, cfg),
-            appeal_id=a.id,
-            reply_token_for=a.id,
-        )
+        try:
+            reroute(
+                s,
+                a,
+                dept,
+                RerouteRequest(actor=actor, source="admin", reason=reason),
+                now=app.clock.now(),
+                notices=app.notifier(s),
+                view=lambda x: appeal_view(x, x.department, cfg),
+            )
+        except LifecycleError as exc:
+            return str(exc)
     app.wakeup_sender.set()
     return None
 

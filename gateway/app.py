@@ -31,11 +31,11 @@ from gateway.worker import Worker
 from models import CalendarOverride, Department
 from models.db import make_engine, make_session_factory
 from models.migrate import upgrade
+from routing.config import PipelineConfig, PipelineDeps, Policies
 from routing.deadlines import DeadlineRules, WorkCalendar
-from routing.pipeline import PipelineConfig, PipelineDeps, Policies
+from routing.departments import RoutingConfig
+from routing.numbering import RegistrationConfig
 from routing.ports import Clock
-from routing.registration import RegistrationConfig
-from routing.rules import RoutingConfig
 from routing.screening import ScreeningContext
 from routing.tokens import ReplyAddressCodec
 

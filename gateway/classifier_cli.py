@@ -35,8 +35,8 @@ from classifier.types import Example
 from gateway.app import App
 from gateway.parsing import parse
 from models import Appeal, TrainingLabel
+from routing.features import model_text, routing_context
 from routing.learned_rules import RuleError, apply_rules, current_rules, parse_rules
-from routing.pipeline import model_text, routing_context
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def cmd_routing(app: App, args: argparse.Namespace) -> int:
 def cmd_routing_suggest(app: App, args: argparse.Namespace) -> int:
     """Propose a (topic, district) -> department table from history, with its accuracy on
     held-out history, for an admin to review, edit and `appeals routing apply`."""
-    from classifier.routing_table import learn_table
+    from routing.rule_learning import learn_table
 
     with app.sessions() as s:
         rows = [

@@ -207,7 +207,9 @@ def cmd_appeal(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, default=str, indent=2))
         return 0
     if args.appeal_command == "reroute":
-        error = admin.reroute(app, args.reg_no, args.department, args.actor, " ".join(args.reason))
+        error = admin.reroute_appeal(
+            app, args.reg_no, args.department, args.actor, " ".join(args.reason)
+        )
     else:
         error = admin.set_topic(app, args.reg_no, args.topic, args.actor)
     if error:

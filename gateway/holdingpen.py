@@ -16,6 +16,7 @@ from gateway.app import App
 from gateway.inspect import parse_summary
 from gateway.parsing import parse
 from models import Appeal, AppealEvent, InboundMessage
+from routing.lifecycle import discard_held, record_event, requeue_inbound
 
 
 def list_held(app: App, reason: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -77,16 +78,14 @@ def assign(app: App, inbound_id: int, reg_no: str, actor: str = "admin") -> str 
         if appeal is None:
             return f"no appeal {reg_no}"
         r.info = {**(r.info or {}), "assign_to": appeal.reg_no, "assigned_by": actor}
-        _requeue(r)
-        s.add(
-            AppealEvent(
-                appeal_id=appeal.id,
-                inbound_id=r.id,
-                at=app.clock.now(),
-                type="holding-pen-assign",
-                actor=actor,
-                data={},
-            )
+        requeue_inbound(r)
+        record_event(
+            s,
+            app.clock.now(),
+            "holding-pen-assign",
+            appeal_id=appeal.id,
+            inbound_id=r.id,
+            actor=actor,
         )
     app.wakeup_worker.set()
     return None
@@ -98,7 +97,7 @@ def approve(app: App, inbound_id: int, actor: str = "admin") -> str | None:
         if r is None or r.state != "held" or r.reason != "answer-review":
             return f"inbound {inbound_id} is not an answer waiting for review"
         r.info = {**(r.info or {}), "approved": True, "approved_by": actor}
-        _requeue(r)
+        requeue_inbound(r)
     app.wakeup_worker.set()
     return None
 
@@ -110,24 +109,14 @@ def discard(app: App, inbound_id: int, why: str, actor: str = "admin") -> str | 
         r = s.get(InboundMessage, inbound_id)
         if r is None or r.state != "held":
             return f"inbound {inbound_id} is not held"
-        r.state = "discarded"
-        r.reason = "admin-discard"
-        r.detail = why.strip()[:1000]
-        s.add(
-            AppealEvent(
-                appeal_id=r.appeal_id,
-                inbound_id=r.id,
-                at=app.clock.now(),
-                type="holding-pen-discard",
-                actor=actor,
-                data={"why": why.strip()},
-            )
+        discard_held(r, why.strip())
+        record_event(
+            s,
+            app.clock.now(),
+            "holding-pen-discard",
+            appeal_id=r.appeal_id,
+            inbound_id=r.id,
+            actor=actor,
+            why=why.strip(),
         )
     return None
-
-
-def _requeue(r: InboundMessage) -> None:
-    r.state = "received"
-    r.reason = None
-    r.attempts = 0
-    r.lease_until = None

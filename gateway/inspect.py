@@ -15,16 +15,17 @@ from gateway.app import App
 from gateway.parsing import parse
 from models import Appeal, InboundMessage, MailboxCursor, OutboundMessage
 from routing.citizen import extract_citizen
-from routing.mail import Envelope
-from routing.pipeline import (
+from routing.departments import decide_route
+from routing.features import (
     all_recipients,
     appeal_district,
     appeal_text,
-    decide_route,
     model_text,
     routing_context,
 )
-from routing.registration import detect_kind
+from routing.lifecycle import requeue_inbound
+from routing.mail import Envelope
+from routing.numbering import detect_kind
 from routing.screening import screen
 
 
@@ -144,9 +145,6 @@ def requeue(app: App, inbound_id: int) -> bool:
         row = s.get(InboundMessage, inbound_id)
         if row is None or row.state not in ("held", "discarded"):
             return False
-        row.state = "received"
-        row.reason = None
-        row.attempts = 0
-        row.lease_until = None
+        requeue_inbound(row)
     app.wakeup_worker.set()
     return True

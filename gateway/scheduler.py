@@ -9,9 +9,9 @@ import logging
 from zoneinfo import ZoneInfo
 
 from gateway.app import App
-from routing.pipeline import appeal_view
 from routing.reminder_scan import ScanResult, scan
 from routing.reminders import ReminderPlan
+from routing.views import appeal_view
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,9 @@ from gateway.ingest import Ingest
 from gateway.parsing import parse
 from models import InboundMessage
 from models.claims import claim_inbound
-from routing.pipeline import Outcome, PipelineDeps, process
+from routing.config import PipelineDeps
+from routing.lifecycle import Outcome, finish_inbound, release_inbound
+from routing.pipeline import process
 from routing.ports import Clock, NoticeSink
 
 log = logging.getLogger(__name__)
@@ -102,12 +104,14 @@ class Worker:
                 row = session.get(InboundMessage, inbound_id)
                 assert row is not None
                 outcome = process(session, row, parsed, self.deps, self.notifier_for(session))
-                row.state = outcome.state
-                row.reason = outcome.reason
-                row.role = outcome.role
-                row.appeal_id = outcome.appeal_id
-                row.lease_until = None
-                row.processed_at = self.clock.now()
+                finish_inbound(
+                    row,
+                    outcome.state,
+                    outcome.reason,
+                    self.clock.now(),
+                    role=outcome.role,
+                    appeal_id=outcome.appeal_id,
+                )
             log.info("inbound %d -> %s (%s)", inbound_id, outcome.state, outcome.reason)
             return outcome
         except Exception as exc:
@@ -125,21 +129,15 @@ class Worker:
             row = session.get(InboundMessage, inbound_id)
             if row is None:
                 return
-            row.detail = detail
-            row.lease_until = None
-            if row.attempts >= self.max_attempts:
-                row.state, row.reason = "held", "crash"
-            else:
-                row.state = "received"
+            used_up = row.attempts >= self.max_attempts
+            release_inbound(row, hold_reason="crash" if used_up else None, detail=detail)
 
     def _finish_failed(self, inbound_id: int, reason: str, detail: str, *, hold: bool) -> None:
         with self.sessions.begin() as session:
             row = session.get(InboundMessage, inbound_id)
             if row is None:
                 return
-            row.state = "held" if hold else "discarded"
-            row.reason = reason
-            row.detail = detail
-            row.lease_until = None
-            row.processed_at = self.clock.now()
+            finish_inbound(
+                row, "held" if hold else "discarded", reason, self.clock.now(), detail=detail
+            )
         log.warning("inbound %d held: %s", inbound_id, reason)

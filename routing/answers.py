@@ -30,13 +30,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Appeal, Department, InboundMessage, TrainingLabel
+from models import Appeal, Department, InboundMessage
 from routing.deadlines import ExtensionRefused, WorkCalendar, extend
+from routing.lifecycle import (
+    OPEN_STATES,
+    LifecycleError,
+    RerouteRequest,
+    move,
+    original_attachments,
+    record_answer,
+    reroute,
+)
 from routing.mail import ParsedMail
 from routing.ports import AttachmentRef, NoticeSink
 from routing.quotes import extract_commands, split_reply
 
-OPEN_STATES = ("registered", "routed", "answered", "held")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -171,12 +179,7 @@ def relay_answer(
                 attachments=_attachments(parsed),
                 automatic=False,
             )
-        member.answered_at = now
-        if final:
-            member.state = "closed"
-            member.closed_at = now
-        else:
-            member.state = "answered"
+        record_answer(member, now, final=final)
         event(
             "answer-relayed",
             appeal_id=member.id,
@@ -243,48 +246,21 @@ def _redirect(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]
     if dept is None:
         _help(ctx, actor, f"невідомий підрозділ «{code}»", thread)
         return ReplyResult("processed", "bad-command")
-    old = appeal.department.code if appeal.department else None
-    # A decision of the triage department is a triage label; any other redirect corrects a
-    # routing mistake. An optional topic after the code labels the topic as well.
-    source = (
-        "triage" if appeal.department is not None and appeal.department.is_triage else "redirect"
-    )
+    # An optional topic after the code labels the topic as well.
     topic = args[1].strip().lower() if len(args) > 1 else None
-    if topic:
-        appeal.topic = topic
-    appeal.department_id = dept.id
-    appeal.department = dept
-    appeal.state = "routed"
-    ctx.session.add(
-        TrainingLabel(
-            appeal_id=appeal.id,
-            topic=topic,
-            department_code=dept.code,
-            source=source,
-            actor=actor,
-            at=ctx.now,
+    try:
+        reroute(
+            ctx.session,
+            appeal,
+            dept,
+            RerouteRequest(actor=actor, source="redirect", topic=topic),
+            now=ctx.now,
+            notices=ctx.notices,
+            view=ctx.view,
         )
-    )
-    ctx.event(
-        "redirected", appeal_id=appeal.id, actor=actor, from_department=old, to_department=dept.code
-    )
-    ctx.notices.add(
-        "department/assigned",
-        to=[dept.email],
-        context=ctx.view(appeal),
-        appeal_id=appeal.id,
-        reply_token_for=appeal.id,
-        attachments=_original_attachments(ctx),
-    )
-    if appeal.citizen_email:
-        ctx.notices.add(
-            "citizen/redirected",
-            to=[appeal.citizen_email],
-            context=ctx.view(appeal),
-            appeal_id=appeal.id,
-            language=appeal.language,
-            reply_token_for=appeal.id,
-        )
+    except LifecycleError:
+        _help(ctx, actor, "звернення вже закрите, перенаправити неможливо", thread)
+        return ReplyResult("processed", "bad-command")
     return ReplyResult("processed", "redirected")
 
 
@@ -303,7 +279,7 @@ def _external(
         to=[address],
         context=context,
         appeal_id=appeal.id,
-        attachments=_original_attachments(ctx),
+        attachments=original_attachments(ctx.session, appeal),
         automatic=False,
     )
     if appeal.citizen_email:
@@ -315,21 +291,9 @@ def _external(
             language=appeal.language,
             reply_token_for=appeal.id,
         )
-    appeal.state = "forwarded_external"
-    appeal.closed_at = ctx.now
+    move(appeal, "forwarded_external", ctx.now)
     ctx.event("forwarded-external", appeal_id=appeal.id, actor=actor, reason=reason)
     return ReplyResult("processed", "forwarded-external")
-
-
-def _original_attachments(ctx: AnswerContext) -> list[AttachmentRef]:
-    from models import Attachment
-
-    rows = ctx.session.scalars(
-        select(Attachment).where(
-            Attachment.appeal_id == ctx.appeal.id, Attachment.inbound_id == ctx.appeal.inbound_id
-        )
-    )
-    return [AttachmentRef(a.filename, a.content_type, a.sha256) for a in rows]
 
 
 def _help(ctx: AnswerContext, actor: str, problem: str, thread: list[str]) -> None:

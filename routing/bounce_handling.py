@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, OutboundMessage
-from routing.bounces import MachineMail
+from routing.machine_mail import MachineMail
 from routing.ports import NoticeSink
 
 

@@ -24,9 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Appeal
-
-OPEN = ("registered", "routed", "answered", "held")
-FINAL = ("closed",)
+from routing.lifecycle import ANSWERED_FINALLY
 
 
 def fingerprint(text: str) -> str:
@@ -64,7 +62,7 @@ def classify(
             .order_by(Appeal.id)
         ).first()
         if same is not None:
-            if same.state in FINAL:
+            if same.state in ANSWERED_FINALLY:
                 return RepeatVerdict("repeated", same.id)
             return RepeatVerdict("duplicate", same.id)
     others = session.execute(

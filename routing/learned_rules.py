@@ -1,7 +1,7 @@
 """Learned routing rules in the database: looked up per appeal, replaced by an admin.
 
 `appeals routing suggest` learns a (label, district) -> department table from the history
-(classifier.routing_table); the admin reviews it, edits it if needed, and
+(routing.rule_learning); the admin reviews it, edits it if needed, and
 `appeals routing apply FILE` stores it here as a whole new set. The worker reads the
 current set on every appeal, so an applied table takes effect without a restart.
 """

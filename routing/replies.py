@@ -21,14 +21,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Appeal, Department, OutboundMessage
+from models import Appeal, Department, InboundMessage, OutboundMessage
+from routing.answers import AnswerContext, handle_citizen_followup, handle_department_reply
+from routing.config import PipelineDeps
+from routing.lifecycle import Outcome, awaits_answer, record_event
 from routing.mail import ParsedMail
+from routing.ports import NoticeSink
 from routing.tokens import ReplyAddressCodec
+from routing.views import viewer
 
 Method = Literal["token", "thread", "subject", "admin", "none"]
 Role = Literal["department", "citizen", "other"]
@@ -118,3 +124,99 @@ def looks_like_reply(
         return True
     domain = "@" + message_id_domain.lower() + ">"
     return any(r.lower().endswith(domain) for r in _ids([*parsed.in_reply_to, *parsed.references]))
+
+
+def threaded_under_ours(parsed: ParsedMail, message_id_domain: str) -> bool:
+    domain = "@" + message_id_domain.lower() + ">"
+    return any(r.lower().endswith(domain) for r in (*parsed.in_reply_to, *parsed.references))
+
+
+def _matched_appeal(
+    session: Session,
+    inbound: InboundMessage,
+    parsed: ParsedMail,
+    recipients: list[str],
+    sender: str | None,
+    deps: PipelineDeps,
+    now: datetime,
+) -> tuple[int, str, str] | Outcome:
+    """(appeal id, method, reason) of the appeal the reply belongs to, or where the message
+    ends when it belongs to none we may trust."""
+    assigned = (inbound.info or {}).get("assign_to")
+    if assigned:
+        appeal_id = session.scalars(select(Appeal.id).where(Appeal.reg_no == assigned)).first()
+        if appeal_id is None:
+            return Outcome("held", "unmatched-reply", role="reply")
+        return appeal_id, "admin", f"assigned:{assigned}"
+    match = match_reply(session, parsed, recipients, deps.codec, deps.reg_pattern, sender)
+    if match.bad_token:
+        record_event(session, now, "reply-held", inbound_id=inbound.id, reason="bad-token")
+        return Outcome("held", "bad-token", role="reply")
+    if match.appeal_id is None:
+        inbound.info = {**(inbound.info or {}), "guesses": list(match.guesses)}
+        return Outcome("held", "unmatched-reply", role="reply")
+    return match.appeal_id, match.method, match.reason
+
+
+def handle_reply(
+    session: Session,
+    inbound: InboundMessage,
+    parsed: ParsedMail,
+    recipients: list[str],
+    sender: str | None,
+    deps: PipelineDeps,
+    notices: NoticeSink,
+) -> Outcome:
+    """A reply: match it, decide who wrote it, and hand it to `routing.answers`."""
+    now = deps.clock.now()
+    found = _matched_appeal(session, inbound, parsed, recipients, sender, deps, now)
+    if isinstance(found, Outcome):
+        return found
+    appeal_id, method, reason = found
+    appeal = session.get(Appeal, appeal_id)
+    assert appeal is not None
+    role = sender_role(appeal, sender) if sender else "other"
+    if (inbound.info or {}).get("assign_to") and role == "other":
+        role = "department"  # an admin assigned it: they vouch for the sender
+    record_event(
+        session,
+        now,
+        "reply-matched",
+        appeal_id=appeal.id,
+        inbound_id=inbound.id,
+        method=method,
+        reason=reason,
+        role=role,
+    )
+    if role == "other":
+        # Neither the assigned department nor the citizen: an admin decides.
+        return Outcome("held", "unknown-sender", appeal.id, role="reply")
+    if role == "department" and not awaits_answer(appeal):
+        # The appeal already has its final answer (or left us): a second "answer" is held
+        # for a person. This also ends loops with careless auto-responders.
+        record_event(
+            session,
+            now,
+            "reply-held",
+            appeal_id=appeal.id,
+            inbound_id=inbound.id,
+            reason="appeal-closed",
+        )
+        return Outcome("held", "appeal-closed", appeal.id, role="reply")
+    ctx = AnswerContext(
+        session=session,
+        inbound=inbound,
+        parsed=parsed,
+        appeal=appeal,
+        notices=notices,
+        calendar=deps.calendar,
+        now=now,
+        view=viewer(deps.config),
+        relay_mode=deps.relay_mode,
+        event=lambda type_, **kw: record_event(session, now, type_, **kw),
+    )
+    if role == "department":
+        result = handle_department_reply(ctx, actor=sender or "admin")
+    else:
+        result = handle_citizen_followup(ctx)
+    return Outcome(result.state, result.reason, appeal.id, role=role)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from routing.bounces import MachineMail, classify_machine_mail
+from routing.machine_mail import MachineMail, classify_machine_mail
 from routing.mail import Envelope, ParsedMail
 
 Action = Literal["accept", "discard", "hold", "bounce", "autoreply"]

@@ -37,26 +37,28 @@ def test_outlook_express_cp1251_with_pdf(gateway: Gateway) -> None:
     import quopri
 
     raw = (
-        "From: =?windows-1251?B?" + base64.b64encode("Оксана Гнатюк".encode("cp1251")).decode()
+        "From: =?windows-1251?B?"
+        + base64.b64encode("Оксана Гнатюк".encode("cp1251")).decode()
         + "?= <oksana.hn@ukr.net>\n"
         "To: <appeals@council.example>\n"
-        "Subject: =?windows-1251?B?" + base64.b64encode("Сміття у дворі".encode("cp1251")).decode()
+        "Subject: =?windows-1251?B?"
+        + base64.b64encode("Сміття у дворі".encode("cp1251")).decode()
         + "?=\n"
         "Date: Tue, 1 Dec 2026 09:12:44 +0200\n"
         "Message-ID: <000a01db44c1$5e2b8f40$0201a8c0@oksana>\n"
         "MIME-Version: 1.0\n"
-        "Content-Type: multipart/mixed;\n\tboundary=\"----=_NextPart_000_0007_01DB44D2.1FB45F40\"\n"
+        'Content-Type: multipart/mixed;\n\tboundary="----=_NextPart_000_0007_01DB44D2.1FB45F40"\n'
         "X-Priority: 3\nX-MSMail-Priority: Normal\n"
         "X-Mailer: Microsoft Outlook Express 6.00.2900.5931\n\n"
         "This is a multi-part message in MIME format.\n\n"
         "------=_NextPart_000_0007_01DB44D2.1FB45F40\n"
-        "Content-Type: text/plain;\n\tcharset=\"windows-1251\"\n"
+        'Content-Type: text/plain;\n\tcharset="windows-1251"\n'
         "Content-Transfer-Encoding: quoted-printable\n\n"
         + quopri.encodestring(body).decode("ascii")
         + "\n------=_NextPart_000_0007_01DB44D2.1FB45F40\n"
-        f"Content-Type: application/pdf;\n\tname=\"{name}\"\n"
+        f'Content-Type: application/pdf;\n\tname="{name}"\n'
         "Content-Transfer-Encoding: base64\n"
-        f"Content-Disposition: attachment;\n\tfilename=\"{name}\"\n\n"
+        f'Content-Disposition: attachment;\n\tfilename="{name}"\n\n'
         + b64(PDF)
         + "\n\n------=_NextPart_000_0007_01DB44D2.1FB45F40--\n"
     )

@@ -155,7 +155,7 @@ def test_many_citizens_same_text_is_a_mass_appeal_answered_once(env: Any) -> Non
     assert len(forwards) < 6  # the department does not get every copy
     # One answer to the group reaches every citizen.
     from routing.answers import relay_answer
-    from routing.pipeline import appeal_view
+    from routing.views import appeal_view
 
     cfg = env.app.pipeline_config()
     with env.app.sessions.begin() as s:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from classifier.types import Prediction
+from routing.departments import RoutingConfig, route
 from routing.learned_rules import RuleError, parse_rules
-from routing.rules import RoutingConfig, route
 
 CFG = RoutingConfig(
     triage_code="triage",

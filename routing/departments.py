@@ -15,7 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from classifier.types import Prediction
+from routing.learned_rules import learned_department
 
 
 @dataclass(frozen=True)
@@ -77,3 +80,20 @@ def find_district(text: str, districts: Sequence[str]) -> str | None:
         if stem and stem in low:
             return name
     return None
+
+
+def decide_route(
+    session: Session,
+    recipients: Sequence[str],
+    prediction: Prediction | None,
+    cfg: RoutingConfig,
+    district: str | None,
+) -> RoutingDecision:
+    """`route` with the learned rules in force in the database."""
+    return route(
+        recipients,
+        prediction,
+        cfg,
+        district=district,
+        learned=lambda label, where: learned_department(session, label, where),
+    )

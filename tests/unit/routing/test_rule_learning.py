@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.routing_table import learn_table
+from routing.rule_learning import learn_table
 
 ROWS = [
     ("housing", "north", "housing-north"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from classifier.types import Prediction
-from routing.rules import RoutingConfig, route
+from routing.departments import RoutingConfig, route
 
 CFG = RoutingConfig(
     triage_code="triage",

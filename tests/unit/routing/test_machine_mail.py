@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gateway.parsing import parse
-from routing.bounces import Failure, MachineMail, classify_machine_mail
+from routing.machine_mail import Failure, MachineMail, classify_machine_mail
 from routing.mail import Envelope
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mail" / "screening"

@@ -1,0 +1,58 @@
+"""What the classifier and the router read from a message: its recipients, its text without
+quoted history, the district it names and the context features. Built by one function
+each, used by registration, by `appeals check-message` and by training, so that the three
+always see the same thing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from classifier.context import Context
+from routing.departments import RoutingConfig, find_district
+from routing.mail import Envelope, ParsedMail
+from routing.quotes import split_reply
+
+
+def all_recipients(parsed: ParsedMail, envelope: Envelope) -> list[str]:
+    """Envelope recipients first, then the header ones, de-duplicated, lower-cased."""
+    seen: dict[str, None] = {}
+    for a in envelope.rcpt_tos:
+        seen.setdefault(a.strip().lower(), None)
+    for name in ("delivered-to", "x-original-to"):
+        for v in parsed.header_all(name):
+            seen.setdefault(v.strip().strip("<>").lower(), None)
+    for addr in (*parsed.to, *parsed.cc):
+        seen.setdefault(addr.email.lower(), None)
+    return list(seen)
+
+
+def model_text(parsed: ParsedMail) -> str:
+    """What the classifier reads: the subject and the whole text."""
+    return f"{parsed.subject}\n{parsed.text}".strip()
+
+
+def appeal_text(parsed: ParsedMail) -> tuple[str, str]:
+    """(body, text): the appeal's new text without quoted history (people forward earlier
+    correspondence), and the same with its signature, which the fingerprint leaves out."""
+    parts = split_reply(parsed.text, parsed.html)
+    body = parts.new_text.strip()
+    text = "\n\n".join(x for x in (body, parts.signature.strip()) if x) or parsed.text.strip()
+    return body, text
+
+
+def appeal_district(address: str | None, text: str, cfg: RoutingConfig) -> str | None:
+    """The configured district the citizen's address or the text names, if any."""
+    return find_district(f"{address or ''}\n{text}", cfg.districts)
+
+
+def routing_context(
+    district: str | None, repeat_status: str | None, received_at: datetime, timezone: str
+) -> Context:
+    """What a context-trained model reads besides the text. The worker builds it when it
+    routes and training builds it from the stored appeal, so the two always agree."""
+    return Context(
+        district=district,
+        repeat=repeat_status == "repeated",
+        month=received_at.astimezone(ZoneInfo(timezone)).month,
+    )

@@ -1,0 +1,292 @@
+"""The life cycle of appeals and of inbound messages: their states, the allowed moves
+between them, and the event that records each move.
+
+This is the one place that assigns `Appeal.state` and `InboundMessage.state` (a test,
+tests/qa/test_lifecycle_owner.py, reads the source tree to keep it so). Everything else
+asks for a move by name: `new_appeal`, `move`, `record_answer`, `reroute`, and for
+messages `finish_inbound`, `release_inbound`, `requeue_inbound`, `discard_held`.
+
+Appeal states:
+  routed              registered and waiting at its department (`registered` is the
+                      column default of rows written before routing existed)
+  answered            an interim answer was relayed; still waiting for the final one
+  held                waiting for an admin
+  closed              the final answer was relayed
+  returned            incomplete, sent back to the citizen (Law 393/96-ВР Art. 5)
+  not_considered      anonymous or repeated and not considered (Art. 8)
+  duplicate           the same text again while the first is open: one appeal
+  forwarded_external  outside the council's competence, sent on (Art. 7)
+
+Inbound message states: received -> processing (a worker's claim, models.claims) ->
+processed | held | discarded, always with a reason; held ones go back to received when an
+admin requeues them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Appeal, AppealEvent, Attachment, Department, InboundMessage, TrainingLabel
+from models.tables import AWAITING_ANSWER
+from routing.ports import AttachmentRef, NoticeSink
+
+AppealState = Literal[
+    "registered",
+    "routed",
+    "answered",
+    "held",
+    "closed",
+    "returned",
+    "not_considered",
+    "duplicate",
+    "forwarded_external",
+]
+InboundState = Literal["received", "processing", "processed", "held", "discarded"]
+
+# Waiting for the department's answer: reminders and escalations are for these. The tuple
+# lives beside the table because the partial index of the reminder scan repeats it.
+AWAITING: tuple[str, ...] = AWAITING_ANSWER
+# Not finished: waiting for the department or for an admin.
+OPEN_STATES: tuple[str, ...] = (*AWAITING_ANSWER, "held")
+# Finished; `closed_at` is set on entering any of these.
+CLOSED_STATES: tuple[str, ...] = (
+    "closed",
+    "returned",
+    "not_considered",
+    "duplicate",
+    "forwarded_external",
+)
+# A finished appeal whose text was answered: the same text again is a repeated appeal.
+ANSWERED_FINALLY: tuple[str, ...] = ("closed",)
+
+_MOVES: dict[str, frozenset[str]] = {
+    "registered": frozenset({"routed", "answered", "held", *CLOSED_STATES}),
+    "routed": frozenset({"routed", "answered", "held", *CLOSED_STATES}),
+    "answered": frozenset({"routed", "answered", "held", "closed", "forwarded_external"}),
+    "held": frozenset({"routed", "closed", "forwarded_external"}),
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where one inbound message ends: processed, held or discarded, always with a reason."""
+
+    state: Literal["processed", "held", "discarded"]
+    reason: str
+    appeal_id: int | None = None
+    role: str = "appeal"
+
+
+class LifecycleError(ValueError):
+    """A move the life cycle does not allow (a closed appeal cannot be re-routed, say)."""
+
+
+def is_open(appeal: Appeal) -> bool:
+    return appeal.state in OPEN_STATES
+
+
+def awaits_answer(appeal: Appeal) -> bool:
+    return appeal.state in AWAITING
+
+
+def is_overdue(appeal: Appeal, today: date) -> bool:
+    """Past its due date and still waiting for the department. A 48-hour request
+    (`due_at`) is overdue from the hour, which `today` alone cannot tell: callers with
+    a clock use `is_overdue_at`."""
+    return awaits_answer(appeal) and appeal.due_date < today
+
+
+def is_overdue_at(appeal: Appeal, now: datetime, today: date) -> bool:
+    if not awaits_answer(appeal):
+        return False
+    if appeal.due_at is not None:
+        return now > appeal.due_at
+    return appeal.due_date < today
+
+
+def record_event(
+    session: Session,
+    at: datetime,
+    type_: str,
+    *,
+    appeal_id: int | None = None,
+    inbound_id: int | None = None,
+    actor: str = "system",
+    **data: Any,
+) -> None:
+    """One row of an appeal's (or a message's) history. `data` holds no personal data
+    beyond what the appeal row itself keeps."""
+    session.add(
+        AppealEvent(
+            appeal_id=appeal_id, inbound_id=inbound_id, at=at, type=type_, actor=actor, data=data
+        )
+    )
+
+
+def new_appeal(**fields: Any) -> Appeal:
+    """A registered appeal, routed to its department (registration.persist calls this)."""
+    return Appeal(state="routed", **fields)
+
+
+def move(appeal: Appeal, to: AppealState, now: datetime) -> None:
+    """Change an appeal's state, refusing moves the life cycle does not know."""
+    allowed = _MOVES.get(appeal.state, frozenset())
+    if to not in allowed:
+        raise LifecycleError(f"appeal {appeal.reg_no}: {appeal.state} -> {to} is not allowed")
+    appeal.state = to
+    if to in CLOSED_STATES:
+        appeal.closed_at = now
+
+
+def record_answer(appeal: Appeal, now: datetime, *, final: bool) -> None:
+    """An answer was relayed to the citizen: final closes the appeal, interim keeps it."""
+    appeal.answered_at = now
+    move(appeal, "closed" if final else "answered", now)
+
+
+@dataclass(frozen=True)
+class RerouteRequest:
+    """Who asked to give the appeal to another department, and why (for the history and
+    for the training label the correction becomes)."""
+
+    actor: str
+    source: Literal["redirect", "admin"]
+    reason: str = ""
+    topic: str | None = None
+
+
+def reroute(
+    session: Session,
+    appeal: Appeal,
+    dept: Department,
+    request: RerouteRequest,
+    *,
+    now: datetime,
+    notices: NoticeSink,
+    view: Callable[[Appeal], dict[str, Any]],
+) -> None:
+    """Give an open appeal to another department: the one implementation behind a staff
+    `#redirect` and `appeals appeal reroute`.
+
+    The correction is kept as a training label: a decision of the triage department is a
+    triage label, any other one corrects a routing mistake. The new department gets the
+    appeal with its original attachments; the citizen is told who handles it now.
+    """
+    if not is_open(appeal):
+        raise LifecycleError(f"appeal {appeal.reg_no} is {appeal.state}; it cannot be re-routed")
+    old = appeal.department
+    source = "triage" if old is not None and old.is_triage else request.source
+    if request.topic:
+        appeal.topic = request.topic
+    appeal.department_id = dept.id
+    appeal.department = dept
+    move(appeal, "routed", now)
+    session.add(
+        TrainingLabel(
+            appeal_id=appeal.id,
+            topic=request.topic,
+            department_code=dept.code,
+            source=source,
+            actor=request.actor,
+            at=now,
+        )
+    )
+    record_event(
+        session,
+        now,
+        "redirected",
+        appeal_id=appeal.id,
+        actor=request.actor,
+        from_department=old.code if old else None,
+        to_department=dept.code,
+        reason=request.reason,
+    )
+    notices.add(
+        "department/assigned",
+        to=[dept.email],
+        context=view(appeal),
+        appeal_id=appeal.id,
+        reply_token_for=appeal.id,
+        attachments=original_attachments(session, appeal),
+    )
+    if appeal.citizen_email:
+        notices.add(
+            "citizen/redirected",
+            to=[appeal.citizen_email],
+            context=view(appeal),
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+        )
+
+
+def original_attachments(session: Session, appeal: Appeal) -> list[AttachmentRef]:
+    """The files of the message the appeal was registered from (not of later follow-ups)."""
+    rows = session.scalars(
+        select(Attachment).where(
+            Attachment.appeal_id == appeal.id, Attachment.inbound_id == appeal.inbound_id
+        )
+    )
+    return [AttachmentRef(a.filename, a.content_type, a.sha256) for a in rows]
+
+
+# Inbound messages ---------------------------------------------------------------------
+
+
+def finish_inbound(
+    row: InboundMessage,
+    state: Literal["processed", "held", "discarded"],
+    reason: str,
+    now: datetime,
+    *,
+    detail: str | None = None,
+    role: str | None = None,
+    appeal_id: int | None = None,
+) -> None:
+    """A message reached its end: processed, held for a person, or discarded, with why."""
+    row.state = state
+    row.reason = reason
+    if detail is not None:
+        row.detail = detail
+    if role is not None:
+        row.role = role
+    if appeal_id is not None:
+        row.appeal_id = appeal_id
+    row.lease_until = None
+    row.processed_at = now
+
+
+def release_inbound(row: InboundMessage, *, hold_reason: str | None, detail: str) -> None:
+    """A worker failed on the message: back to `received` for another try, or held
+    (`hold_reason`) when the attempts are used up."""
+    row.detail = detail
+    row.lease_until = None
+    if hold_reason is not None:
+        row.state, row.reason = "held", hold_reason
+    else:
+        row.state = "received"
+
+
+def requeue_inbound(row: InboundMessage) -> None:
+    """Back to the worker as if just received, with a fresh count of attempts: for held
+    messages and for discarded ones an admin wants handled after all."""
+    if row.state not in ("held", "discarded"):
+        raise LifecycleError(f"inbound {row.id} is {row.state}; only held or discarded return")
+    row.state = "received"
+    row.reason = None
+    row.attempts = 0
+    row.lease_until = None
+
+
+def discard_held(row: InboundMessage, why: str) -> None:
+    if row.state != "held":
+        raise LifecycleError(f"inbound {row.id} is {row.state}, not held")
+    row.state = "discarded"
+    row.reason = "admin-discard"
+    row.detail = why[:1000]

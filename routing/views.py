@@ -1,0 +1,53 @@
+"""The plain values templates see: an appeal and its department as dicts of strings and
+numbers, never ORM rows (a template cannot then lazy-load or change anything)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from models import Appeal, Department
+from routing.config import PipelineConfig
+
+
+def _d(d: date) -> str:
+    return d.strftime("%d.%m.%Y")
+
+
+def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) -> dict[str, Any]:
+    tz = ZoneInfo(cfg.timezone)
+    return {
+        "instance": dict(cfg.instance),
+        "appeal": {
+            "reg_no": appeal.reg_no,
+            "kind": appeal.kind,
+            "urgent": appeal.urgent,
+            "received": appeal.received_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
+            "receipt_date": _d(appeal.receipt_date),
+            "due_date": _d(appeal.due_date),
+            "due_at": appeal.due_at.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+            if appeal.due_at
+            else None,
+            "subject": appeal.subject,
+            "text": appeal.text,
+            "topic": appeal.topic,
+            "citizen_name": appeal.citizen_name or "",
+            "citizen_email": appeal.citizen_email or "",
+            "citizen_address": appeal.citizen_address or "",
+            "citizen_phone": appeal.citizen_phone or "",
+            "priority": appeal.priority,
+            "privileged_category": appeal.privileged_category,
+        },
+        "department": (
+            {"code": dept.code, "name": dept.name, "email": dept.email}
+            if dept is not None
+            else {"code": "", "name": "", "email": ""}
+        ),
+    }
+
+
+def viewer(cfg: PipelineConfig) -> Callable[[Appeal], dict[str, Any]]:
+    """`appeal_view` of an appeal with its own department, for code that renders many."""
+    return lambda a: appeal_view(a, a.department, cfg)
