@@ -264,6 +264,18 @@ class Settings(Section):
             addrs += [a.lower() for a in d.intake_addresses]
         if len(addrs) != len(set(addrs)):
             raise ValueError("departments: an intake address is used by two departments")
+        # A department's mailbox must not be one of ours: the forward would come back to
+        # the gateway (behind Postfix, or when the listener is the council's MX), be
+        # recognised as our own mail and discarded, and the department would never see it.
+        ours = self.accepted_recipients()
+        for d in self.departments:
+            mailbox = d.email.lower()
+            if mailbox in ours or mailbox.endswith("@" + self.outbound.reply_domain.lower()):
+                raise ValueError(
+                    f"departments.{d.code}.email: {d.email} is an address the gateway itself "
+                    "receives; forwards to it would come back. Give the department its own "
+                    f"mailbox (e.g. {d.code}-staff@...) and keep the address in intake_addresses"
+                )
         return self
 
     # -- derived values ---------------------------------------------------------------

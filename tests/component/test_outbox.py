@@ -110,5 +110,5 @@ def test_directory_transport_writes_eml_files(make_app: Any, tmp_path: Path) -> 
     files = sorted(out.glob("*.eml"))
     assert len(files) == 2
     msgs = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
-    assert {m["X-Envelope-To"] for m in msgs} == {"<vasyl@example.org>", "<zhkg@council.example>"}
+    assert {m["X-Envelope-To"] for m in msgs} == {"<vasyl@example.org>", "<zhkg-staff@council.example>"}
     assert not list(out.glob(".*.tmp"))

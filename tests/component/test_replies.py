@@ -49,13 +49,13 @@ def new_appeal(gw: Any, relay: Any) -> tuple[EmailMessage, str]:
     m["Message-ID"] = f"<{time.monotonic_ns()}@example.org>"
     m.set_content("Після дощу протікає дах над квартирою 9 у будинку на вул. Глушець, 3.")
     send(gw, m.as_bytes(policy=policy.SMTP), "zhkg@council.example", "oksana@example.org")
-    fwd = mail_for(relay, "zhkg@council.example")[0]
+    fwd = mail_for(relay, "zhkg-staff@council.example")[0]
     reg_no = fwd["Subject"].split("]")[0].lstrip("[")
     return fwd, reg_no
 
 
 def staff_reply(
-    fwd: EmailMessage, body: str, sender: str = "zhkg@council.example", to: str | None = None
+    fwd: EmailMessage, body: str, sender: str = "zhkg-staff@council.example", to: str | None = None
 ) -> bytes:
     """A reply composed the way mail clients do it: answer on top, quoted original below."""
     r = EmailMessage()
@@ -80,7 +80,7 @@ def appeal_row(gw: Any, reg_no: str) -> Appeal:
 def test_staff_reply_reaches_citizen_and_closes_appeal(gw: Any, capture_relay: Any) -> None:
     fwd, reg_no = new_appeal(gw, capture_relay)
     answer = "Бригаду направлено, дах відремонтують до п'ятниці."
-    send(gw, staff_reply(fwd, answer), fwd["Reply-To"], "zhkg@council.example")
+    send(gw, staff_reply(fwd, answer), fwd["Reply-To"], "zhkg-staff@council.example")
     msgs = mail_for(capture_relay, "oksana@example.org", n=2)
     relayed = [m for m in msgs if "Відповідь" in m["Subject"]]
     assert len(relayed) == 1
@@ -97,7 +97,7 @@ def test_interim_answer_keeps_the_appeal_open(gw: Any, capture_relay: Any) -> No
         gw,
         staff_reply(fwd, "#interim\nЗаявку прийнято, чекаємо на матеріали."),
         fwd["Reply-To"],
-        "zhkg@council.example",
+        "zhkg-staff@council.example",
     )
     msgs = mail_for(capture_relay, "oksana@example.org", n=2)
     assert any("Проміжна" in m["Subject"] for m in msgs)
@@ -109,7 +109,7 @@ def test_forged_token_is_held_and_nothing_reaches_the_citizen(gw: Any, capture_r
     token = fwd["Reply-To"]
     local, domain = token.split("@")
     forged = local[:-1] + ("a" if local[-1] != "a" else "b") + "@" + domain
-    send(gw, staff_reply(fwd, "Відмовити.", to=forged), forged, "zhkg@council.example")
+    send(gw, staff_reply(fwd, "Відмовити.", to=forged), forged, "zhkg-staff@council.example")
     wait_for(lambda: _held(gw, "bad-token"))
     time.sleep(0.5)
     assert len(mail_for(capture_relay, "oksana@example.org")) == 1  # only the acknowledgement
@@ -135,9 +135,9 @@ def test_redirect_command_reroutes_and_records_a_label(gw: Any, capture_relay: A
         gw,
         staff_reply(fwd, "#redirect social\nЦе питання соціального захисту."),
         fwd["Reply-To"],
-        "zhkg@council.example",
+        "zhkg-staff@council.example",
     )
-    again = mail_for(capture_relay, "social@council.example")[0]
+    again = mail_for(capture_relay, "social-staff@council.example")[0]
     assert reg_no in again["Subject"]
     assert appeal_row(gw, reg_no).department.code == "social"
     with gw.app.sessions() as s:
@@ -147,8 +147,8 @@ def test_redirect_command_reroutes_and_records_a_label(gw: Any, capture_relay: A
 
 def test_unknown_command_answers_staff_with_help(gw: Any, capture_relay: Any) -> None:
     fwd, reg_no = new_appeal(gw, capture_relay)
-    send(gw, staff_reply(fwd, "#escalate now"), fwd["Reply-To"], "zhkg@council.example")
-    help_msgs = mail_for(capture_relay, "zhkg@council.example", n=2)
+    send(gw, staff_reply(fwd, "#escalate now"), fwd["Reply-To"], "zhkg-staff@council.example")
+    help_msgs = mail_for(capture_relay, "zhkg-staff@council.example", n=2)
     assert any("#interim" in m.get_body().get_content() for m in help_msgs[1:])
     assert appeal_row(gw, reg_no).state == "routed"
 
@@ -165,7 +165,7 @@ def test_citizen_reply_is_a_followup_forwarded_to_the_department(
     r["In-Reply-To"] = ack["Message-ID"]
     r.set_content("Додаю: тече також у під'їзді.\n\n> старий текст")
     send(gw, r.as_bytes(policy=policy.SMTP), ack["Reply-To"], "oksana@example.org")
-    msgs = mail_for(capture_relay, "zhkg@council.example", n=2)
+    msgs = mail_for(capture_relay, "zhkg-staff@council.example", n=2)
     assert "тече також у під'їзді" in msgs[1].get_body().get_content()
     with gw.app.sessions() as s:
         types = set(s.scalars(select(AppealEvent.type)))
@@ -190,11 +190,11 @@ def test_holding_pen_assign_reruns_the_matching(gw: Any, capture_relay: Any) -> 
     _fwd, reg_no = new_appeal(gw, capture_relay)
     # A staff member writes a fresh mail to the reply domain without token or thread.
     m = EmailMessage()
-    m["From"] = "zhkg@council.example"
+    m["From"] = "zhkg-staff@council.example"
     m["To"] = "reply@reply.council.example"
     m["Subject"] = "Відповідь на скаргу про дах"
     m.set_content("Дах відремонтовано.")
-    send(gw, m.as_bytes(policy=policy.SMTP), "reply@reply.council.example", "zhkg@council.example")
+    send(gw, m.as_bytes(policy=policy.SMTP), "reply@reply.council.example", "zhkg-staff@council.example")
     wait_for(lambda: _held(gw, "unmatched-reply"))
     held = holdingpen.list_held(gw.app, "unmatched-reply")
     assert len(held) == 1
@@ -229,7 +229,7 @@ def test_review_mode_holds_answers_until_approved(
     gw = run_gateway(app)
     fwd, _reg_no = new_appeal(gw, capture_relay)
     send(
-        gw, staff_reply(fwd, "Відповідь після перевірки."), fwd["Reply-To"], "zhkg@council.example"
+        gw, staff_reply(fwd, "Відповідь після перевірки."), fwd["Reply-To"], "zhkg-staff@council.example"
     )
     wait_for(lambda: _held(gw, "answer-review"))
     assert len(mail_for(capture_relay, "oksana@example.org")) == 1
@@ -248,7 +248,7 @@ def test_extend_command_moves_the_due_date_and_tells_the_citizen(
         gw,
         staff_reply(fwd, "#extend 10 потрібне обстеження даху"),
         fwd["Reply-To"],
-        "zhkg@council.example",
+        "zhkg-staff@council.example",
     )
     msgs = mail_for(capture_relay, "oksana@example.org", n=2)
     assert "продовжено" in msgs[1]["Subject"]
@@ -257,16 +257,16 @@ def test_extend_command_moves_the_due_date_and_tells_the_citizen(
     assert (row.due_date - old_due).days == 10 and row.state == "routed"
     with gw.app.sessions() as s:
         ev = s.scalars(select(AppealEvent).where(AppealEvent.type == "extended")).one()
-    assert ev.actor == "zhkg@council.example" and ev.data["reason"] == "потрібне обстеження даху"
+    assert ev.actor == "zhkg-staff@council.example" and ev.data["reason"] == "потрібне обстеження даху"
 
 
 def test_extension_past_45_days_is_refused_with_an_explanation(gw: Any, capture_relay: Any) -> None:
     fwd, reg_no = new_appeal(gw, capture_relay)
     old_due = appeal_row(gw, reg_no).due_date
     send(
-        gw, staff_reply(fwd, "#extend 20 складне питання"), fwd["Reply-To"], "zhkg@council.example"
+        gw, staff_reply(fwd, "#extend 20 складне питання"), fwd["Reply-To"], "zhkg-staff@council.example"
     )
-    msgs = mail_for(capture_relay, "zhkg@council.example", n=2)
+    msgs = mail_for(capture_relay, "zhkg-staff@council.example", n=2)
     assert "45" in msgs[1].get_body().get_content()
     assert appeal_row(gw, reg_no).due_date == old_due
 
@@ -277,7 +277,7 @@ def test_external_command_forwards_to_the_competent_body(gw: Any, capture_relay:
         gw,
         staff_reply(fwd, "#external oblenergo@example.com мережі обленерго"),
         fwd["Reply-To"],
-        "zhkg@council.example",
+        "zhkg-staff@council.example",
     )
     (external,) = mail_for(capture_relay, "oblenergo@example.com")
     assert (

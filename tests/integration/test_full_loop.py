@@ -49,7 +49,7 @@ class CouncilMailServer:
 def test_appeal_forward_staff_reply_over_imap_answer_to_citizen(
     dovecot: Any, make_app: Any, run_gateway: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dovecot.reset_user("zhkg")
+    dovecot.reset_user("zhkg-staff")
     dovecot.reset_user("gateway-replies")
     mta = CouncilMailServer(dovecot)
     port = gwtest.free_port()
@@ -92,8 +92,8 @@ def test_appeal_forward_staff_reply_over_imap_answer_to_citizen(
         with smtplib.SMTP("127.0.0.1", gw.port) as smtp:
             smtp.send_message(m)
         # 2. The forward arrives in the department's real mailbox.
-        wait_for(lambda: dovecot.uids("zhkg"))
-        c = dovecot.client("zhkg")
+        wait_for(lambda: dovecot.uids("zhkg-staff"))
+        c = dovecot.client("zhkg-staff")
         c.select_folder("INBOX")
         (uid,) = c.search("ALL")
         fwd = email.message_from_bytes(
@@ -103,7 +103,7 @@ def test_appeal_forward_staff_reply_over_imap_answer_to_citizen(
         reg_no = fwd["Subject"].split("]")[0].lstrip("[")
         # 3. Staff press Reply in their client: answer on top, the original quoted below.
         r = EmailMessage()
-        r["From"] = "Сергій Коваль <zhkg@council.example>"
+        r["From"] = "Сергій Коваль <zhkg-staff@council.example>"
         r["To"] = fwd["Reply-To"]
         r["Subject"] = "Re: " + fwd["Subject"]
         r["In-Reply-To"] = fwd["Message-ID"]
@@ -115,7 +115,7 @@ def test_appeal_forward_staff_reply_over_imap_answer_to_citizen(
             f"Пн, 23 лист. 2026 о 10:15 Звернення громадян <appeals@council.example> пише:\n{quoted}\n"
         )
         with smtplib.SMTP("127.0.0.1", port) as smtp:  # through the council's MTA
-            smtp.sendmail("zhkg@council.example", [fwd["Reply-To"]], r.as_bytes(policy=policy.SMTP))
+            smtp.sendmail("zhkg-staff@council.example", [fwd["Reply-To"]], r.as_bytes(policy=policy.SMTP))
 
         # 4. The gateway takes it over IMAP and the citizen receives the answer.
         def citizen_answer() -> Any:

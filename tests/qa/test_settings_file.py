@@ -70,3 +70,23 @@ def test_secrets_come_from_env_and_are_never_printed() -> None:
     dumped = repr(redacted(s)) + repr(s)
     assert "super-secret-value" not in dumped
     assert redacted(s)["secrets_present"]["APPEALS_TOKEN_KEY"] is True
+
+
+@pytest.mark.parametrize(
+    "mailbox",
+    [
+        "zhkg@council.example",
+        "ZHKG@council.example",
+        "info-request@council.example",
+        "x@reply.council.example",
+    ],
+)
+def test_a_department_mailbox_that_the_gateway_receives_is_refused(mailbox: str) -> None:
+    import tomllib
+
+    with (REPO / "settings.toml").open("rb") as fh:
+        data = tomllib.load(fh)
+    housing = next(d for d in data["departments"] if d["code"] == "housing")
+    housing["email"] = mailbox
+    with pytest.raises(SettingsError, match=r"departments\.housing\.email"):
+        settings_from_dict(data, base_dir=REPO, env={"APPEALS_TOKEN_KEY": "k"})
