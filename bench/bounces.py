@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gateway.parsing import parse  # noqa: E402
+from gateway.intake.parsing import parse  # noqa: E402
 from routing.machine_mail import classify_machine_mail  # noqa: E402
 from routing.mail import Address, Envelope, ParsedMail  # noqa: E402
 from routing.screening import ScreeningContext, screen  # noqa: E402
@@ -87,7 +87,7 @@ KINDS = ("bounce", "delay", "autoreply", "challenge", "feedback", "mdn", "list",
 
 
 def fallback_parse(raw: bytes) -> ParsedMail:
-    """A minimal lenient parse for files the v0 `gateway.parsing.parse` still crashes on.
+    """A minimal lenient parse for files the v0 `gateway.intake.parsing.parse` still crashes on.
 
     Only here so the benchmark can measure recognition while the parser is being hardened;
     the number of files that needed it is printed.
@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     print("corpus:", args.corpus / "labels.csv", "(all rows; no training, so no split)")
     report = evaluate(args.corpus)
     print(
-        f"files: {len(report.rows)}; gateway.parsing.parse raised on {report.parse_fallbacks}"
+        f"files: {len(report.rows)}; gateway.intake.parsing.parse raised on "
+        f"{report.parse_fallbacks}"
         " (measured through bench.fallback_parse instead)"
     )
 

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from gateway.parsing import parse  # noqa: E402
+from gateway.intake.parsing import parse  # noqa: E402
 from routing.quotes import split_reply  # noqa: E402
 
 

@@ -199,7 +199,7 @@ def measure(app: Any) -> dict[str, Any]:
 
 
 def render_cost(app: Any) -> float:
-    from gateway.notify import Renderer
+    from gateway.outbound.notify import Renderer
 
     r = Renderer(app.settings.template_dirs)
     ctx = {

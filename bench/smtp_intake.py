@@ -6,7 +6,7 @@ which aiosmtpd does not offer), with 4 KB and 50 KB messages. Only 250 replies t
 count. Variants, each served by its own process (the machine has 2 cores; the load
 generator must not share an interpreter and its GIL with the server):
 
-- ``bare``: aiosmtpd started by `gateway.smtp_server.start_server` with a handler whose
+- ``bare``: aiosmtpd started by `gateway.intake.smtp_server.start_server` with a handler whose
   ``handle_DATA`` discards the message and answers 250: the ceiling.
 - ``durable``: the real intake, wired exactly as ``appeals serve-smtp`` does it
   (`build_app` on SQLite WAL in a temporary var dir, `prepare`, `gateway.runner.serve`
@@ -14,8 +14,8 @@ generator must not share an interpreter and its GIL with the server):
   is sent only after the inbound row carrying the exact bytes is committed (SQLite WAL,
   synchronous=FULL: the commit is flushed), with group commit (``smtp_server.max_batch``
   from settings.toml, 64) done by the listener's child process on SQLite
-  (`gateway.intake_process`). Writing each message's content-addressed file is the worker's
-  job and is not part of this measurement (see `gateway.ingest`).
+  (`gateway.intake.intake_process`). Writing each message's content-addressed file is the worker's
+  job and is not part of this measurement (see `gateway.intake.ingest`).
 - ``durable-1`` (optional, ``--per-message``): the same app, handler and listener, but
   each message is committed on its own (`Ingest.accept_batch` with one item in a worker
   thread, as a handler without group commit would do): one flush and one transaction per
@@ -139,7 +139,7 @@ class PerMessageCommitter:
 
 
 async def _per_message_main(app: Any, conn: Connection) -> None:
-    from gateway.smtp_server import IntakeHandler, make_acceptor, start_server
+    from gateway.intake.smtp_server import IntakeHandler, make_acceptor, start_server
 
     s = app.settings
     handler = IntakeHandler(
@@ -164,7 +164,7 @@ class BareHandler:
 
 
 async def _bare_main(conn: Connection) -> None:
-    from gateway.smtp_server import start_server
+    from gateway.intake.smtp_server import start_server
 
     server = await start_server(
         BareHandler(),  # type: ignore[arg-type]
@@ -177,7 +177,7 @@ async def _bare_main(conn: Connection) -> None:
 
 
 async def _until_sigterm(server: asyncio.Server, conn: Connection) -> None:
-    from gateway.smtp_server import bound_port
+    from gateway.intake.smtp_server import bound_port
 
     stopped = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)

@@ -21,12 +21,12 @@ from classifier.context import Context
 from classifier.types import Prediction
 from gateway.clock import SystemClock
 from gateway.errors import SettingsError
-from gateway.ingest import Ingest
-from gateway.notify import Notifier, OutboundConfig, Renderer
-from gateway.outbox import OutboxSender
+from gateway.intake.ingest import Ingest
+from gateway.outbound.notify import Notifier, OutboundConfig, Renderer
+from gateway.outbound.outbox import OutboxSender
+from gateway.outbound.transport import DirectoryTransport, MailTransport, SmtpTransport
 from gateway.rawstore import RawStore
 from gateway.settings import Settings
-from gateway.transport import DirectoryTransport, MailTransport, SmtpTransport
 from gateway.worker import Worker
 from models import CalendarOverride, Department
 from models.db import make_engine, make_session_factory

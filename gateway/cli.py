@@ -81,7 +81,7 @@ def cmd_inject(args: argparse.Namespace) -> int:
 
 
 def cmd_check_message(args: argparse.Namespace) -> int:
-    from gateway.inspect import check_message
+    from gateway.commands.messages import check_message
 
     app = _app(args, require_secrets=False)
     status = 0
@@ -109,7 +109,7 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from gateway.inspect import status
+    from gateway.commands.messages import status
 
     app = _app(args, require_secrets=False)
     data = status(app)
@@ -130,7 +130,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_requeue(args: argparse.Namespace) -> int:
-    from gateway.inspect import requeue
+    from gateway.commands.messages import requeue
 
     app = _app(args, require_secrets=False)
     ok = requeue(app, args.id)
@@ -142,7 +142,7 @@ def cmd_requeue(args: argparse.Namespace) -> int:
 
 
 def cmd_holding_pen(args: argparse.Namespace) -> int:
-    from gateway import holdingpen
+    from gateway.commands import holding_pen as holdingpen
 
     app = _app(args, require_secrets=args.pen_command in ("assign", "approve"))
     if args.pen_command == "list":
@@ -196,7 +196,7 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 
 
 def cmd_appeal(args: argparse.Namespace) -> int:
-    from gateway import admin
+    from gateway.commands import appeals as admin
 
     app = _app(args, require_secrets=args.appeal_command == "reroute")
     if args.appeal_command == "show":
@@ -222,7 +222,7 @@ def cmd_appeal(args: argparse.Namespace) -> int:
 def cmd_calendar(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from gateway import admin
+    from gateway.commands import appeals as admin
 
     app = _app(args, require_secrets=False)
     if args.cal_command == "list":
@@ -239,7 +239,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 def cmd_classifier(args: argparse.Namespace) -> int:
     from classifier.errors import ClassifierError
-    from gateway.classifier_cli import cmd_classifier as run
+    from gateway.commands.classifier import cmd_classifier as run
 
     try:
         return run(_app(args, require_secrets=False), args)
@@ -249,7 +249,7 @@ def cmd_classifier(args: argparse.Namespace) -> int:
 
 
 def cmd_routing(args: argparse.Namespace) -> int:
-    from gateway.classifier_cli import cmd_routing as run
+    from gateway.commands.classifier import cmd_routing as run
 
     return run(_app(args, require_secrets=False), args)
 

@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 from gateway.app import App
 from gateway.errors import SettingsError
-from gateway.ingest import GroupCommitter
-from gateway.intake_process import ProcessCommitter
-from gateway.smtp_server import IntakeHandler, bound_port, make_acceptor, start_server
+from gateway.intake.committer import GroupCommitter
+from gateway.intake.intake_process import ProcessCommitter
+from gateway.intake.smtp_server import IntakeHandler, bound_port, make_acceptor, start_server
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def start_background_roles(
 
 def start_imap_pollers(app: App, stop: threading.Event) -> list[threading.Thread]:
     """One thread per configured mailbox, so a slow or dead server delays only its own."""
-    from gateway.imap_poller import MailboxPoller
+    from gateway.intake.imap_poller import MailboxPoller
 
     threads = []
     for mb in app.settings.imap.mailboxes:

@@ -21,8 +21,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import ParseError
-from gateway.ingest import Ingest
-from gateway.parsing import parse
+from gateway.intake.ingest import Ingest
+from gateway.intake.parsing import parse
 from models import InboundMessage
 from models.claims import claim_inbound
 from routing.config import PipelineDeps

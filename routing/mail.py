@@ -1,6 +1,6 @@
 """Value types that cross the layers: what a message looked like on arrival.
 
-`gateway.parsing` turns raw bytes into a `ParsedMail`; everything in `routing` works on
+`gateway.intake.parsing` turns raw bytes into a `ParsedMail`; everything in `routing` works on
 these frozen values and never on a third-party parser's objects, so a lenient parser API
 cannot leak into domain decisions. Standard library only.
 """

@@ -161,7 +161,7 @@ def test_many_citizens_same_text_is_a_mass_appeal_answered_once(env: Any) -> Non
     with env.app.sessions.begin() as s:
         leader = s.get(Appeal, appeals[0].id)
         notifier = env.app.notifier(s)
-        from gateway.parsing import parse
+        from gateway.intake.parsing import parse
 
         relay_answer(
             s,

@@ -1,4 +1,4 @@
-"""The SMTP listener's SQLite group commit in a child process (gateway.intake_process):
+"""The SMTP listener's SQLite group commit in a child process (gateway.intake.intake_process):
 real child processes, a real SQLite database."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from sqlalchemy import Engine, func, select
 
 from gateway.clock import ManualClock
 from gateway.errors import IngestError
-from gateway.ingest import IncomingItem, Ingest
-from gateway.intake_process import ProcessCommitter
+from gateway.intake.ingest import Ingest
+from gateway.intake.intake_process import ProcessCommitter
+from gateway.intake.items import IncomingItem
 from gateway.rawstore import RawStore
 from models import InboundMessage
 from models.db import make_engine, make_session_factory

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from gateway.transport import SmtpTransport
+from gateway.outbound.transport import SmtpTransport
 from models import Appeal, OutboundMessage
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.clock import ManualClock
-from gateway.transport import DirectoryTransport, SmtpTransport
+from gateway.outbound.transport import DirectoryTransport, SmtpTransport
 from models import Appeal, DeliveryAttempt, OutboundMessage
 from routing.mail import Envelope
 
@@ -110,5 +110,8 @@ def test_directory_transport_writes_eml_files(make_app: Any, tmp_path: Path) -> 
     files = sorted(out.glob("*.eml"))
     assert len(files) == 2
     msgs = [email.message_from_bytes(f.read_bytes(), policy=policy.default) for f in files]
-    assert {m["X-Envelope-To"] for m in msgs} == {"<vasyl@example.org>", "<zhkg-staff@council.example>"}
+    assert {m["X-Envelope-To"] for m in msgs} == {
+        "<vasyl@example.org>",
+        "<zhkg-staff@council.example>",
+    }
     assert not list(out.glob(".*.tmp"))

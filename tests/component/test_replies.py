@@ -14,7 +14,7 @@ import pytest
 from gwtest import wait_for
 from sqlalchemy import select
 
-from gateway.transport import SmtpTransport
+from gateway.outbound.transport import SmtpTransport
 from models import Appeal, AppealEvent, InboundMessage, TrainingLabel
 
 
@@ -185,7 +185,7 @@ def _held(gw: Any, reason: str) -> bool:
 
 
 def test_holding_pen_assign_reruns_the_matching(gw: Any, capture_relay: Any) -> None:
-    from gateway import holdingpen
+    from gateway.commands import holding_pen as holdingpen
 
     _fwd, reg_no = new_appeal(gw, capture_relay)
     # A staff member writes a fresh mail to the reply domain without token or thread.
@@ -194,7 +194,12 @@ def test_holding_pen_assign_reruns_the_matching(gw: Any, capture_relay: Any) -> 
     m["To"] = "reply@reply.council.example"
     m["Subject"] = "Відповідь на скаргу про дах"
     m.set_content("Дах відремонтовано.")
-    send(gw, m.as_bytes(policy=policy.SMTP), "reply@reply.council.example", "zhkg-staff@council.example")
+    send(
+        gw,
+        m.as_bytes(policy=policy.SMTP),
+        "reply@reply.council.example",
+        "zhkg-staff@council.example",
+    )
     wait_for(lambda: _held(gw, "unmatched-reply"))
     held = holdingpen.list_held(gw.app, "unmatched-reply")
     assert len(held) == 1
@@ -206,7 +211,7 @@ def test_holding_pen_assign_reruns_the_matching(gw: Any, capture_relay: Any) -> 
 
 
 def test_holding_pen_discard_needs_a_reason(gw: Any, capture_relay: Any) -> None:
-    from gateway import holdingpen
+    from gateway.commands import holding_pen as holdingpen
 
     fwd, _reg_no = new_appeal(gw, capture_relay)
     send(gw, staff_reply(fwd, "x", sender="stranger@evil.example"), fwd["Reply-To"])
@@ -220,7 +225,7 @@ def test_holding_pen_discard_needs_a_reason(gw: Any, capture_relay: Any) -> None
 def test_review_mode_holds_answers_until_approved(
     make_app: Any, run_gateway: Any, capture_relay: Any
 ) -> None:
-    from gateway import holdingpen
+    from gateway.commands import holding_pen as holdingpen
 
     app = make_app(
         {"replies": {"relay": "review"}},
@@ -229,7 +234,10 @@ def test_review_mode_holds_answers_until_approved(
     gw = run_gateway(app)
     fwd, _reg_no = new_appeal(gw, capture_relay)
     send(
-        gw, staff_reply(fwd, "Відповідь після перевірки."), fwd["Reply-To"], "zhkg-staff@council.example"
+        gw,
+        staff_reply(fwd, "Відповідь після перевірки."),
+        fwd["Reply-To"],
+        "zhkg-staff@council.example",
     )
     wait_for(lambda: _held(gw, "answer-review"))
     assert len(mail_for(capture_relay, "oksana@example.org")) == 1
@@ -257,14 +265,19 @@ def test_extend_command_moves_the_due_date_and_tells_the_citizen(
     assert (row.due_date - old_due).days == 10 and row.state == "routed"
     with gw.app.sessions() as s:
         ev = s.scalars(select(AppealEvent).where(AppealEvent.type == "extended")).one()
-    assert ev.actor == "zhkg-staff@council.example" and ev.data["reason"] == "потрібне обстеження даху"
+    assert (
+        ev.actor == "zhkg-staff@council.example" and ev.data["reason"] == "потрібне обстеження даху"
+    )
 
 
 def test_extension_past_45_days_is_refused_with_an_explanation(gw: Any, capture_relay: Any) -> None:
     fwd, reg_no = new_appeal(gw, capture_relay)
     old_due = appeal_row(gw, reg_no).due_date
     send(
-        gw, staff_reply(fwd, "#extend 20 складне питання"), fwd["Reply-To"], "zhkg-staff@council.example"
+        gw,
+        staff_reply(fwd, "#extend 20 складне питання"),
+        fwd["Reply-To"],
+        "zhkg-staff@council.example",
     )
     msgs = mail_for(capture_relay, "zhkg-staff@council.example", n=2)
     assert "45" in msgs[1].get_body().get_content()

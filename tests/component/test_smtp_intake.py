@@ -36,7 +36,7 @@ def states(app: Any) -> dict[str, int]:
 
 @pytest.fixture
 def gateway(make_app: Any, run_gateway: Any, capture_relay: Any) -> Any:
-    from gateway.transport import SmtpTransport
+    from gateway.outbound.transport import SmtpTransport
 
     app = make_app(
         {"smtp_server": {"max_message_size": 64 * 1024}},

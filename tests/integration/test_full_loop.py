@@ -18,8 +18,8 @@ from aiosmtpd.controller import Controller
 from gwtest import wait_for
 from sqlalchemy import select
 
+from gateway.outbound.transport import SmtpTransport
 from gateway.scheduler import tick
-from gateway.transport import SmtpTransport
 from models import Appeal, AppealEvent, ReminderSent
 
 pytestmark = pytest.mark.integration
@@ -115,7 +115,9 @@ def test_appeal_forward_staff_reply_over_imap_answer_to_citizen(
             f"Пн, 23 лист. 2026 о 10:15 Звернення громадян <appeals@council.example> пише:\n{quoted}\n"
         )
         with smtplib.SMTP("127.0.0.1", port) as smtp:  # through the council's MTA
-            smtp.sendmail("zhkg-staff@council.example", [fwd["Reply-To"]], r.as_bytes(policy=policy.SMTP))
+            smtp.sendmail(
+                "zhkg-staff@council.example", [fwd["Reply-To"]], r.as_bytes(policy=policy.SMTP)
+            )
 
         # 4. The gateway takes it over IMAP and the citizen receives the answer.
         def citizen_answer() -> Any:

@@ -20,9 +20,9 @@ from imapclient import IMAPClient
 from sqlalchemy import select
 
 from gateway.app import App, build_app, prepare
-from gateway.imap_poller import MailboxPoller
-from gateway.ingest import IncomingItem
-from gateway.inspect import status
+from gateway.commands.messages import status
+from gateway.intake.imap_poller import MailboxPoller
+from gateway.intake.items import IncomingItem
 from models import InboundMessage, MailboxCursor
 from routing.mail import Envelope
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gateway.ingest import IncomingItem
+from gateway.intake.items import IncomingItem
 from models import Appeal, InboundMessage, OutboundMessage
 from routing.mail import Envelope
 

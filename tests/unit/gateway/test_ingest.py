@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.clock import ManualClock
 from gateway.errors import IngestError
-from gateway.ingest import AcceptResult, GroupCommitter, IncomingItem, Ingest
-from gateway.ingest import _row as intake_row
+from gateway.intake.committer import GroupCommitter
+from gateway.intake.ingest import Ingest
+from gateway.intake.ingest import _row as intake_row
+from gateway.intake.items import AcceptResult, IncomingItem
 from gateway.rawstore import RawStore
 from models import InboundMessage
 from models.db import make_engine, make_session_factory

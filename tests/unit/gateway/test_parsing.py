@@ -10,7 +10,7 @@ import quopri
 
 import pytest
 
-from gateway.parsing import detect_charset, html_to_text, parse, to_dict
+from gateway.intake.parsing import detect_charset, html_to_text, parse, to_dict
 
 UK = "Доброго дня! У нашому будинку по вулиці Шевченка вже третій тиждень немає гарячої води. Прошу вжити заходів."
 RU = "Здравствуйте! В нашем доме уже третью неделю нет горячей воды, просим принять меры."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.parsing import parse
+from gateway.intake.parsing import parse
 from routing.citizen import extract_citizen
 
 

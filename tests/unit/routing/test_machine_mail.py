@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.parsing import parse
+from gateway.intake.parsing import parse
 from routing.machine_mail import Failure, MachineMail, classify_machine_mail
 from routing.mail import Envelope
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.parsing import parse
+from gateway.intake.parsing import parse
 from routing.quotes import extract_commands, split_reply
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "replies"

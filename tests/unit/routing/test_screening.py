@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.parsing import parse
+from gateway.intake.parsing import parse
 from routing.mail import Envelope
 from routing.screening import (
     RULES,

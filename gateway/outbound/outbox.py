@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import DeliveryError
-from gateway.transport import MailTransport
+from gateway.outbound.transport import MailTransport
 from models import Appeal, DeliveryAttempt, OutboundMessage
 from models.claims import claim_outbound
 from routing.ports import Clock

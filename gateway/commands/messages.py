@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gateway.app import App
-from gateway.parsing import parse
+from gateway.intake.parsing import parse
 from models import Appeal, InboundMessage, MailboxCursor, OutboundMessage
 from routing.citizen import extract_citizen
 from routing.departments import decide_route
@@ -31,7 +31,7 @@ from routing.screening import screen
 
 def parse_summary(parsed: Any) -> dict[str, Any]:
     try:
-        from gateway.parsing import to_dict  # richer summary when the parser provides one
+        from gateway.intake.parsing import to_dict  # richer summary when the parser provides one
 
         return to_dict(parsed)  # type: ignore[no-any-return]
     except ImportError:

@@ -1,6 +1,6 @@
 """Group commit for the SMTP listener on SQLite, done by a child process.
 
-Why a process and not a thread (gateway.ingest.GroupCommitter): a committing thread shares
+Why a process and not a thread (gateway.intake.committer.GroupCommitter): a committing thread shares
 the interpreter lock with the event loop that serves the SMTP sessions. Each time it comes
 back from SQLite it has to win that lock back from a busy loop, and it waits to be
 scheduled beside it; on these 2-core machines a batch of six 4 KB messages, about 0.5 ms
@@ -34,14 +34,10 @@ import sys
 from typing import Any
 
 from gateway.errors import IngestError
-from gateway.ingest import (
-    AcceptResult,
-    IncomingItem,
-    Ingest,
-    PreparedRow,
-    SqliteIntakeWriter,
-    settle,
-)
+from gateway.intake.committer import settle
+from gateway.intake.ingest import Ingest
+from gateway.intake.items import AcceptResult, IncomingItem, PreparedRow
+from gateway.intake.sqlite_writer import SqliteIntakeWriter
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +124,13 @@ class ProcessCommitter:
         ours, theirs = socket.socketpair()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "gateway.intake_process", self._url, str(theirs.fileno())],
+                [
+                    sys.executable,
+                    "-m",
+                    "gateway.intake.intake_process",
+                    self._url,
+                    str(theirs.fileno()),
+                ],
                 pass_fds=[theirs.fileno()],
             )
         finally:

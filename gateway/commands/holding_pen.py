@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.app import App
-from gateway.inspect import parse_summary
-from gateway.parsing import parse
+from gateway.commands.messages import parse_summary
+from gateway.intake.parsing import parse
 from models import Appeal, AppealEvent, InboundMessage
 from routing.lifecycle import discard_held, record_event, requeue_inbound
 

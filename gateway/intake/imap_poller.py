@@ -42,7 +42,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import IngestError
-from gateway.ingest import AcceptResult, IncomingItem, Ingest
+from gateway.intake.ingest import Ingest
+from gateway.intake.items import AcceptResult, IncomingItem
 from gateway.settings import ImapMailboxSettings
 from models import MailboxCursor
 from routing.mail import Envelope

@@ -20,15 +20,15 @@ from aiosmtpd.smtp import SMTP
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from aiosmtpd.smtp import Session as SmtpSession
 
-from gateway.ingest import AcceptResult, IncomingItem
+from gateway.intake.items import AcceptResult, IncomingItem
 from routing.mail import Envelope
 
 log = logging.getLogger(__name__)
 
 
 class Committer(Protocol):
-    """Makes a message durable and says where it is: gateway.ingest.GroupCommitter (a
-    thread) or gateway.intake_process.ProcessCommitter (a child process, SQLite)."""
+    """Makes a message durable and says where it is: gateway.intake.committer.GroupCommitter (a
+    thread) or gateway.intake.intake_process.ProcessCommitter (a child process, SQLite)."""
 
     async def submit(self, item: IncomingItem) -> AcceptResult: ...
 

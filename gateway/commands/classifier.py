@@ -33,7 +33,7 @@ from classifier.registry import ModelRegistry
 from classifier.training import evaluate, train
 from classifier.types import Example
 from gateway.app import App
-from gateway.parsing import parse
+from gateway.intake.parsing import parse
 from models import Appeal, TrainingLabel
 from routing.features import model_text, routing_context
 from routing.learned_rules import RuleError, apply_rules, current_rules, parse_rules
