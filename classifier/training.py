@@ -93,7 +93,7 @@ class EvalReport:
             for j in range(n):
                 if matrix[i, j]:
                     colour = "white" if matrix[i, j] > top / 2 else "black"
-                    ax.text(j, i, int(matrix[i, j]), ha="center", va="center", color=colour)
+                    ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", color=colour)
         fig.tight_layout()
         fig.savefig(str(path), format="png")
 

@@ -141,7 +141,7 @@ class App:
         if model is None:
             return None
         top_k = self.settings.classifier.top_k
-        return model.predict([text], top_k=top_k, contexts=[context])[0]  # type: ignore[no-any-return]
+        return model.predict([text], top_k=top_k, contexts=[context])[0]
 
     def worker(self) -> Worker:
         w = self.settings.worker
@@ -222,7 +222,7 @@ def build_app(
             plus_delimiter=s.outbound.plus_delimiter,
             max_per_recipient_per_day=s.outbound.max_per_recipient_per_day,
         ),
-        rules=DeadlineRules(**s.deadlines.model_dump()),
+        rules=s.deadlines,
         classifier=classifier,
     )
 

@@ -1,6 +1,6 @@
 """Clocks: the system clock for production and a manual one for tests and simulations.
 
-Nothing else in the code base calls `datetime.now()`; the clock is injected (GUIDE §4.1.6).
+Nothing else in the code base calls `datetime.now()`; the clock is injected.
 """
 
 from __future__ import annotations

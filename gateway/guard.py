@@ -3,7 +3,7 @@
 `gateway`, `classifier`, `routing` and `models` are generic names. If another installed
 distribution ships one of them, ours can be shadowed or overwritten without any error
 from pip. The guard checks that all four resolve side by side, and names the foreign
-distribution when one does not (GUIDE §4.18).
+distribution when one does not.
 """
 
 from __future__ import annotations

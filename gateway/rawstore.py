@@ -1,7 +1,7 @@
 """Content-addressed store of the exact bytes we received (and attachment bodies).
 
 Layout: `<root>/<aa>/<bb>/<sha256>`; files are written once and never modified.
-Durability protocol for a batch (GUIDE §4.1 invariant 1, Mailman switchboard discipline):
+Durability protocol for a batch (Mailman switchboard discipline):
 
 1. write every new blob to a temporary file under `<root>/tmp/`;
 2. flush them to disk (one `syncfs(2)` for the whole batch on Linux, else `fsync` each);

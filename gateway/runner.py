@@ -118,12 +118,11 @@ async def serve(
             loop.add_signal_handler(sig, stopped.set)
     threads = start_background_roles(app, roles, stop)
     server = None
-    committer = None
+    committer: GroupCommitter | ProcessCommitter | None = None
     port = 0
     if "smtp" in roles:
         s = app.settings
         ingest = app.ingest()
-        committer: GroupCommitter | ProcessCommitter
         if ingest.prepares_rows:
             # SQLite: commit in a child process, off this interpreter's lock (see module).
             committer = ProcessCommitter(ingest, s.database_url, s.smtp_server.max_batch)

@@ -17,15 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def reminder_plan(app: App) -> ReminderPlan:
-    r = app.settings.reminders
-    return ReminderPlan(
-        before_due_days=tuple(r.before_due_days),
-        overdue_every_days=r.overdue_every_days,
-        escalate_after_overdue_days=r.escalate_after_overdue_days,
-        window_start=r.window_start,
-        window_end=r.window_end,
-        working_days_only=r.working_days_only,
-    )
+    return app.settings.reminders
 
 
 def tick(app: App) -> ScanResult:

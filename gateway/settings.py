@@ -9,16 +9,18 @@ Relative paths are resolved against the directory of the settings file.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date, time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import SettingsError
+from routing.deadlines import DeadlineRules
+from routing.reminders import ReminderPlan
 
 
 class Section(BaseModel):
@@ -98,43 +100,6 @@ class RegistrationSettings(Section):
         return v
 
 
-class DeadlineSettings(Section):
-    timezone: str = "Europe/Kyiv"
-    working_day_start: time = time(9, 0)
-    working_day_end: time = time(18, 0)
-    appeal_days: int = 30  # Law 393/96-ВР Art. 20
-    quick_days: int = 15  # Art. 20: no additional study needed
-    max_total_days: int = 45  # Art. 20: extension cap
-    info_working_days: int = 5  # Law 2939-VI Art. 20 §1
-    info_urgent_hours: int = 48  # Law 2939-VI Art. 20 §2
-    info_extended_working_days: int = 20  # Law 2939-VI Art. 20 §4
-    forward_days: int = 5  # Art. 7
-    return_incomplete_days: int = 10  # Art. 5
-    holidays_country: str = "UA"
-    # Martial law (Law 2136-IX): holidays falling on weekends are not moved to Monday,
-    # and public holidays are working days. True = apply that rule.
-    martial_law: bool = True
-    extra_days_off: tuple[date, ...] = ()
-    extra_working_days: tuple[date, ...] = ()
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz_exists(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}") from exc
-        return v
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DeadlineSettings:
-        if not self.quick_days <= self.appeal_days <= self.max_total_days:
-            raise ValueError("need quick_days <= appeal_days <= max_total_days")
-        if self.working_day_start >= self.working_day_end:
-            raise ValueError("working_day_start must be before working_day_end")
-        return self
-
-
 class DepartmentSettings(Section):
     code: str
     name: str
@@ -173,14 +138,16 @@ class ScreeningSettings(Section):
     incomplete_policy: Literal["return", "consider"] = "return"
 
 
-class ReminderSettings(Section):
-    before_due_days: tuple[int, ...] = (5, 1, 0)
-    overdue_every_days: int = Field(3, ge=1)
-    escalate_after_overdue_days: int = Field(7, ge=1)
-    window_start: time = time(9, 0)
-    window_end: time = time(18, 0)
-    working_days_only: bool = True
-    tick_seconds: int = Field(60, ge=1)
+@dataclass(frozen=True)
+class ReminderSettings(ReminderPlan):
+    """[reminders]: the reminder plan itself, and how often the ticker looks for due steps."""
+
+    tick_seconds: int = 60
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tick_seconds < 1:
+            raise ValueError("tick_seconds: must be >= 1")
 
 
 class ReplySettings(Section):
@@ -229,7 +196,8 @@ class Settings(Section):
     smtp_server: SmtpServerSettings = SmtpServerSettings()
     outbound: OutboundSettings = OutboundSettings()
     registration: RegistrationSettings = RegistrationSettings()
-    deadlines: DeadlineSettings = DeadlineSettings()
+    # Validated straight into routing's own rules: one declaration of each field.
+    deadlines: DeadlineRules = DeadlineRules()
     departments: tuple[DepartmentSettings, ...] = ()
     routing: RoutingSettings = RoutingSettings()
     classifier: ClassifierSettings = ClassifierSettings()
@@ -384,8 +352,13 @@ def _describe(origin: str, exc: ValidationError) -> str:
     for err in exc.errors():
         loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
         msg = err["msg"]
-        if err["type"] == "extra_forbidden":
+        if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
             msg = "unknown key"
+        # Sections that validate into routing's dataclasses report a field's problem as
+        # "<field>: <problem>" (their checks run on the whole object): name the key.
+        named = re.match(r"Value error, ([a-z_]+): (.*)", msg, re.DOTALL)
+        if err["type"] == "value_error" and named:
+            loc, msg = f"{loc}.{named.group(1)}", named.group(2)
         lines.append(f"  {loc}: {msg}")
     return "\n".join(lines)
 

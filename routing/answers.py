@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -42,6 +42,7 @@ from routing.lifecycle import (
     reroute,
 )
 from routing.mail import ParsedMail
+from routing.numbering import as_kind
 from routing.ports import AttachmentRef, NoticeSink
 from routing.quotes import extract_commands, split_reply
 
@@ -50,7 +51,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 @dataclass(frozen=True)
 class ReplyResult:
-    state: str  # terminal state of the inbound message
+    state: Literal["processed", "held", "discarded"]  # where the inbound message ends
     reason: str
 
 
@@ -202,7 +203,7 @@ def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) 
     today = ctx.now.astimezone(ZoneInfo(ctx.calendar.rules.timezone)).date()
     try:
         new_due = extend(
-            appeal.kind,
+            as_kind(appeal.kind),
             appeal.receipt_date,
             appeal.due_date,
             days,

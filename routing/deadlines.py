@@ -25,12 +25,12 @@ due date and the clock, never stored.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -57,16 +57,28 @@ class DeadlineRules:
     extra_days_off: tuple[date, ...] = field(default=())
     extra_working_days: tuple[date, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # The settings file validates straight into this class, so its checks are here.
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from exc
+        if not self.quick_days <= self.appeal_days <= self.max_total_days:
+            raise ValueError("appeal_days: need quick_days <= appeal_days <= max_total_days")
+        if self.working_day_start >= self.working_day_end:
+            raise ValueError("working_day_start: must be before working_day_end")
+
 
 @lru_cache(maxsize=64)
 def _holidays(country: str, year: int, martial_law: bool) -> frozenset[date]:
     if martial_law:
         return frozenset(holidays.country_holidays(country, years=year))
     days: set[date] = set(holidays.country_holidays(country, years=year))
+    suspended: Iterable[date]
     try:
         suspended = holidays.country_holidays(country, years=year, categories=("workday",))
     except (NotImplementedError, ValueError):
-        suspended = {}
+        suspended = ()
     for d in suspended:
         days.add(d)
         # Labour Code Art. 67: a holiday on a Saturday or Sunday moves to the next Monday.

@@ -271,11 +271,11 @@ def _walk(msg: Message) -> _Structure:
             returned_texts.append(_report_part_text(part))
             return
         if part.is_multipart():
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                for sub in payload:
-                    if isinstance(sub, Message):
-                        visit(sub, inside_returned)
+            children = part.get_payload()
+            if isinstance(children, list):
+                for child in children:
+                    if isinstance(child, Message):
+                        visit(child, inside_returned)
             return
         if part.get_content_maintype() == "text":
             (returned_texts if inside_returned else texts).append(_part_text(part))
@@ -330,6 +330,7 @@ def _dsn_blocks(part: Message) -> list[dict[str, str]]:
     blocks: list[dict[str, str]] = []
     if isinstance(payload, list) and all(isinstance(p, Message) for p in payload):
         for block in payload:
+            assert isinstance(block, Message)
             blocks.append({k.lower(): _unfold(str(v)) for k, v in block.items()})
         # compat32 stops a block at the first blank line; a DSN whose blocks are
         # separated oddly still leaves its fields in some block, so nothing is lost.

@@ -1,4 +1,4 @@
-"""Registration: what kind of item a message is, and its registration number.
+"""Kinds and numbers: what kind of item a message is, and its registration number.
 
 Kinds (appeals-law.md): an appeal under Law 393/96-ВР, or a public-information request
 under Law 2939-VI, which has shorter, working-day deadlines. A request is recognised by
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy.orm import Session
 
@@ -43,6 +43,13 @@ class RegistrationConfig:
     appeal_series: str
     info_request_series: str
     info_request_addresses: frozenset[str]
+
+
+def as_kind(value: str) -> Kind:
+    """The kind stored on an appeal row, checked (the column is a plain string)."""
+    if value in ("appeal", "info_request"):
+        return cast(Kind, value)
+    raise ValueError(f"unknown kind of appeal: {value!r}")
 
 
 def detect_kind(

@@ -28,10 +28,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, bindparam, select, tuple_
+from sqlalchemy import Select, Table, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,7 +66,7 @@ def _claim_steps(
     recompiled a VALUES list for every batch, which was half of the scan's time."""
     if not keys:
         return set()
-    table = ReminderSent.__table__
+    table = cast(Table, ReminderSent.__table__)
     dialect = session.get_bind().dialect.name
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = (
@@ -99,13 +99,14 @@ def candidate_batch(
     never builds ORM objects for appeals that need nothing today (most of them, once
     their steps are sent)."""
     return [
-        Candidate(*row) for row in session.execute(candidate_batch_query(horizon, after, batch))
+        Candidate(row.id, row.due_date, row.department_id)
+        for row in session.execute(candidate_batch_query(horizon, after, batch))
     ]
 
 
 def candidate_batch_query(
     horizon: date, after: tuple[date, int] | None, batch: int = BATCH
-) -> Select[tuple[int, date, int | None]]:
+) -> Select[int, date, int | None]:
     """Keyset pagination over the partial index `ix_appeal_awaiting_due_id`: each batch is
     one short index range read, whatever the table size. The state list is rendered as
     literals, not bound parameters, because SQLite matches a query to a partial index's

@@ -69,8 +69,13 @@ def match_reply(
         check = codec.decode(rcpt)
         if check is None:
             continue
-        if check.valid and check.appeal_id is not None and session.get(Appeal, check.appeal_id):
-            return ReplyMatch(check.appeal_id, "token", f"token:{check.appeal_id}")
+        known = (
+            session.get(Appeal, check.appeal_id)
+            if check.valid and check.appeal_id is not None
+            else None
+        )
+        if known is not None:
+            return ReplyMatch(known.id, "token", f"token:{known.id}")
         bad = True
     if bad:
         return ReplyMatch(None, "none", "bad-token", bad_token=True)

@@ -1,7 +1,7 @@
 """Admin operations on appeals and on the working-day calendar.
 
 Every change is an event with the actor and the reason, and every correction of a topic
-or a department is also a training label (issue 6: the next model learns from it).
+or a department is also a training label (the next model learns from it).
 """
 
 from __future__ import annotations

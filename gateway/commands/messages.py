@@ -33,7 +33,7 @@ def parse_summary(parsed: Any) -> dict[str, Any]:
     try:
         from gateway.intake.parsing import to_dict  # richer summary when the parser provides one
 
-        return to_dict(parsed)  # type: ignore[no-any-return]
+        return to_dict(parsed)
     except ImportError:
         return {
             "charset": parsed.charset,

@@ -8,7 +8,7 @@ One `MailboxPoller` per `[[imap.mailboxes]]` entry, each in its own thread (see
   it from us. Bodies are fetched with BODY.PEEK[] so that we never set \\Seen either
   (RFC 3501 §6.4.5).
 - A message is flagged or moved only after `Ingest.accept_batch` returned, i.e. after its
-  bytes and row are durable (GUIDE §4.5); the cursor advances only after that too. If the
+  bytes and row are durable; the cursor advances only after that too. If the
   connection drops anywhere in between, the next poll fetches the same UIDs again and the
   unique sha256 makes the second arrival a duplicate: nothing lost, nothing stored twice.
 - If UIDVALIDITY changed (the folder was recreated or the server rebuilt its index), the
@@ -234,7 +234,7 @@ class MailboxPoller:
             for uid, raw in sorted(bodies.items())
         ]
         results = self._accept(items)
-        # Durable now: only from here on may the server copy change (GUIDE §4.5).
+        # Durable now: only from here on may the server copy change.
         self._after_intake(client, [it.uid for it in items if it.uid is not None])
         return sum(not r.duplicate for r in results)
 

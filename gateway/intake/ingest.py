@@ -4,7 +4,7 @@
 received bytes, in ONE transaction, and returns only after it is committed (SQLite WAL with
 synchronous=FULL, or PostgreSQL: the commit is on disk). Callers answer 250 / exit 0 /
 move the IMAP message only after it returns, and answer 451 / exit 75 / leave the IMAP
-message alone if it raises (GUIDE §4.5).
+message alone if it raises.
 
 Why the bytes go into the row first and into the content-addressed raw store later: a file
 per message means creating, flushing and renaming a file and flushing its directory on the
@@ -27,9 +27,9 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -123,7 +123,7 @@ class Ingest:
 
     def raw(self, inbound_id: int) -> bytes:
         """The received bytes: from the row while they wait there, else from the raw store."""
-        table = InboundMessage.__table__
+        table = cast(Table, InboundMessage.__table__)
         with self._engine.connect() as conn:
             row = conn.execute(
                 select(table.c.raw_sha256, table.c.raw_pending).where(table.c.id == inbound_id)
@@ -139,7 +139,7 @@ class Ingest:
         durable before the column is cleared. Returns how many were moved."""
         if not inbound_ids:
             return 0
-        table = InboundMessage.__table__
+        table = cast(Table, InboundMessage.__table__)
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(table.c.id, table.c.raw_pending).where(
@@ -214,7 +214,7 @@ def _insert_new(
     PostgreSQL `ON CONFLICT (raw_sha256) DO NOTHING` skips duplicates; other conflicts (the
     IMAP mailbox/uidvalidity/uid key) still raise, as they must.
     """
-    table = InboundMessage.__table__
+    table = cast(Table, InboundMessage.__table__)
     sha_col = table.c.raw_sha256
     if session.dialect.name == "postgresql":
         stmt = (

@@ -259,8 +259,10 @@ def parse(raw: bytes) -> ParsedMail:
         except Exception:
             filename = None
             defects.append(f"{ctype}: unreadable attachment file name")
+        payload: bytes | None
         try:
-            payload = part.get_payload(decode=True)
+            decoded = part.get_payload(decode=True)
+            payload = decoded if isinstance(decoded, bytes) else None
         except Exception:
             payload = None
             defects.append(f"{ctype}: content transfer encoding could not be decoded")

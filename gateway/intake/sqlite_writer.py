@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.exc import DBAPIError
 
 from gateway.errors import IngestError
@@ -44,7 +44,7 @@ INTAKE_COLUMNS = (
 
 def bind_processors(engine: Engine) -> list[Any]:
     """Each intake column's value converter for this dialect (None where there is none)."""
-    table = InboundMessage.__table__
+    table = cast(Table, InboundMessage.__table__)
     dialect = engine.dialect
     return [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in INTAKE_COLUMNS
@@ -54,7 +54,7 @@ def bind_processors(engine: Engine) -> list[Any]:
 def ids_of(session: Connection, shas: list[str]) -> dict[str, int]:
     if not shas:
         return {}
-    table = InboundMessage.__table__
+    table = cast(Table, InboundMessage.__table__)
     query = select(table.c.raw_sha256, table.c.id).where(table.c.raw_sha256.in_(shas))
     return {sha: id_ for sha, id_ in session.execute(query)}
 

@@ -16,7 +16,7 @@ Headers on everything we send:
 - a `Reply-To` carrying the appeal's unforgeable token, so a plain Reply comes back here;
 - `In-Reply-To`/`References` to keep the conversation threaded in mail clients.
 The envelope sender is a VERP-style address (`bounces+<id>@<reply domain>`): a bounce
-names the exact message it is about even when it quotes nothing (issue 5).
+names the exact message it is about even when it quotes nothing.
 """
 
 from __future__ import annotations
@@ -102,7 +102,9 @@ def build_message(
     modern email policy refolds every non-ASCII header through a slow path (tens of
     milliseconds per Cyrillic subject), which dominated the cost of queueing reminders.
     """
-    text = MIMEText(body, "plain", _QP_UTF8)
+    # The stdlib takes a Charset object here (it is how quoted-printable is chosen);
+    # typeshed only admits a charset name.
+    text = MIMEText(body, "plain", _QP_UTF8)  # type: ignore[arg-type]
     if attachments:
         msg: Message = MIMEMultipart("mixed")
         msg.attach(text)

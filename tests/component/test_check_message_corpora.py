@@ -1,5 +1,5 @@
 """Every message of the third-party parser corpus goes through `appeals check-message`
-without a crash (issue 2, must-show 4). Read in place; skipped when the corpora are absent."""
+without a crash. Read in place; skipped when the corpora are absent."""
 
 from __future__ import annotations
 

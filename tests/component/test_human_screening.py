@@ -1,4 +1,4 @@
-"""Human mail that needs care (issue 5): duplicates, repeats, mass appeals, incomplete
+"""Human mail that needs care: duplicates, repeats, mass appeals, incomplete
 and anonymous appeals, collective appeals. Runs the real pipeline on SQLite with a manual
 clock; mail is read back from the outbox."""
 

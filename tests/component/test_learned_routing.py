@@ -1,4 +1,4 @@
-"""Routing that learns (issue 6): history -> `routing suggest` -> admin review ->
+"""Routing that learns: history -> `routing suggest` -> admin review ->
 `routing apply` -> the worker routes by (label, district), without a restart.
 
 The history is made the way it happens in production: appeals arrive, the model routes

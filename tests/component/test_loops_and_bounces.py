@@ -1,4 +1,4 @@
-"""Mail loops and bounces (issue 5): the gateway facing an auto-responder that answers
+"""Mail loops and bounces: the gateway facing an auto-responder that answers
 everything stops within a bounded number of messages; bounces are linked to the message
 they are about and flag the appeal or alert the admin."""
 

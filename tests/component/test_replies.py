@@ -1,5 +1,5 @@
 """Staff reply from a normal mail client -> matched -> answer relayed -> appeal closed;
-forged tokens and strangers held; staff commands; citizen follow-ups (issue 3)."""
+forged tokens and strangers held; staff commands; citizen follow-ups."""
 
 from __future__ import annotations
 

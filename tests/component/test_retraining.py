@@ -1,4 +1,4 @@
-"""Retraining from labelled .eml folders end to end (issue 6, must-show 4): build the
+"""Retraining from labelled .eml folders end to end: build the
 folders from generated messages, train and promote through the CLI, and see the running
 gateway's worker route a new message with the new model, no restart."""
 

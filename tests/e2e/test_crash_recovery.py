@@ -1,6 +1,5 @@
 """A burst of 500 appeals, the gateway killed with SIGKILL in the middle and restarted:
-every message that got 250 is processed exactly once, none lost, none acknowledged twice
-(issue 2, must-show 2).
+every message that got 250 is processed exactly once, none lost, none acknowledged twice.
 
 The client behaves like a sending MTA: a message without a 250 (connection cut by the
 kill) is sent again later, byte for byte. The gateway must absorb those re-sends (same

@@ -1,5 +1,5 @@
 """90 simulated days, 1,000 appeals of mixed kinds with extensions and answers, an injected
-clock (issue 4, must-show 2 and 3): every planned reminder is sent exactly once, none
+clock: every planned reminder is sent exactly once, none
 early, none missed, none for an answered appeal; the same with two schedulers at once on
 PostgreSQL.
 

@@ -1,5 +1,5 @@
 """From the real `run` command: an appeal over SMTP produces the acknowledgement and the
-forward within seconds (issue 2, must-show 1), over real sockets only."""
+forward within seconds, over real sockets only."""
 
 from __future__ import annotations
 

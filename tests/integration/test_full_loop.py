@@ -1,4 +1,4 @@
-"""The whole loop against real servers (issue 3, must-show 1): an appeal in over SMTP,
+"""The whole loop against real servers: an appeal in over SMTP,
 the forward delivered into the department's mailbox in Dovecot, a staff reply composed
 the way a mail client does it (answer on top, quoted original below), delivered to the
 gateway's reply mailbox and picked up over IMAP, the answer relayed to the citizen; the

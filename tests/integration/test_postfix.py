@@ -1,4 +1,4 @@
-"""The gateway behind a real Postfix, configured from docs/deploy.md (issue 16).
+"""The gateway behind a real Postfix, configured from docs/deploy.md.
 
 A private Postfix instance (its own config, queue and data directories in a temp dir, no
 chroot) runs the doc's main.cf and transport table, with only what a test must change:

@@ -1,4 +1,4 @@
-"""The deployment files agree with the code (issue 16): every systemd unit in
+"""The deployment files agree with the code: every systemd unit in
 deploy/systemd runs a command line that the real `appeals` parser accepts, and the Postfix
 configuration in docs/deploy.md sends every intake address of the shipped settings.toml
 (read with the project's settings loader) and the reply domain to the gateway's listener."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,10 @@ def test_every_settings_key_is_documented_in_the_shipped_file() -> None:
         model = field.annotation
         if isinstance(model, type) and issubclass(model, BaseModel):
             missing += [f"{section}.{k}" for k in model.model_fields if k not in text]
+        elif isinstance(model, type) and dataclasses.is_dataclass(model):
+            missing += [
+                f"{section}.{f.name}" for f in dataclasses.fields(model) if f.name not in text
+            ]
     missing += [f"imap.mailboxes.{k}" for k in ImapMailboxSettings.model_fields if k not in text]
     assert missing == []
 

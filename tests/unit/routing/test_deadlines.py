@@ -1,4 +1,4 @@
-"""Legal deadlines, table-driven with named cases (issue 4, must-show 1)."""
+"""Legal deadlines, table-driven with named cases."""
 
 from __future__ import annotations
 
