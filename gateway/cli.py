@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -99,6 +100,18 @@ def cmd_check_message(args: argparse.Namespace) -> int:
         else:
             _print_report(report)
     return status
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from gateway.commands.replay import print_report, replay
+
+    settings_file = Path(args.settings or os.environ.get("APPEALS_SETTINGS") or "settings.toml")
+    report = replay(settings_file, args.paths, consider_all=args.consider_all)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        print_report(report)
+    return 0 if report.ok else 1
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -299,6 +312,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--recipient", action="append", help="envelope recipient (repeatable)")
     sp = add("check-message", cmd_check_message, "dry run: how would these messages be handled")
     sp.add_argument("files", nargs="+")
+    sp.add_argument("--json", action="store_true")
+    sp = add(
+        "replay",
+        cmd_replay,
+        "push messages through a throwaway gateway; count where each ended (exit 1 on a crash)",
+    )
+    sp.add_argument("paths", nargs="+", help="message files or folders of them")
+    sp.add_argument(
+        "--consider-all",
+        action="store_true",
+        help="consider anonymous, repeated and incomplete appeals, so each goes the whole way",
+    )
     sp.add_argument("--json", action="store_true")
     sp = add("status", cmd_status, "counts by state, queues, failures")
     sp.add_argument("--json", action="store_true")
