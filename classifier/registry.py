@@ -33,13 +33,12 @@ from classifier.errors import (
 )
 from classifier.model import ModelCard, TopicModel
 from classifier.training import TrainResult, evaluate
-from classifier.types import Example
+from classifier.types import ACTIVE_FILE, Example
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
-ACTIVE_FILE = "ACTIVE"
 HISTORY_FILE = "HISTORY"
 
 # Types skops does not trust by default but which our pipeline legitimately contains.

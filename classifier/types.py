@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from classifier.context import Context
 
+# The file in a model directory that names the active version (classifier.registry).
+ACTIVE_FILE = "ACTIVE"
+
 
 @dataclass(frozen=True)
 class Prediction:

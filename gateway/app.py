@@ -12,25 +12,24 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from classifier.context import Context
-from classifier.types import Prediction
+from classifier.types import ACTIVE_FILE, Prediction
 from gateway.clock import SystemClock
 from gateway.errors import SettingsError
 from gateway.intake.ingest import Ingest
 from gateway.outbound.notify import Notifier, OutboundConfig, Renderer
-from gateway.outbound.outbox import OutboxSender
 from gateway.outbound.transport import DirectoryTransport, MailTransport, SmtpTransport
 from gateway.rawstore import RawStore
 from gateway.settings import Settings
-from gateway.worker import Worker
 from models import CalendarOverride, Department
 from models.db import make_engine, make_session_factory
-from models.migrate import upgrade
+from models.migrate import is_current, upgrade
 from routing.config import PipelineConfig, PipelineDeps, Policies
 from routing.deadlines import DeadlineRules, WorkCalendar
 from routing.departments import RoutingConfig
@@ -38,6 +37,11 @@ from routing.numbering import RegistrationConfig
 from routing.ports import Clock
 from routing.screening import ScreeningContext
 from routing.tokens import ReplyAddressCodec
+
+if TYPE_CHECKING:
+    # Imported where they are built: a read-only command never loads the pipeline.
+    from gateway.outbound.outbox import OutboxSender
+    from gateway.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +148,8 @@ class App:
         return model.predict([text], top_k=top_k, contexts=[context])[0]
 
     def worker(self) -> Worker:
+        from gateway.worker import Worker
+
         w = self.settings.worker
         return Worker(
             self.sessions,
@@ -156,6 +162,8 @@ class App:
         )
 
     def sender(self) -> OutboxSender:
+        from gateway.outbound.outbox import OutboxSender
+
         o = self.settings.outbound
         return OutboxSender(
             self.sessions,
@@ -227,19 +235,38 @@ def build_app(
     )
 
 
-def _classifier_loader(s: Settings) -> Any:
-    from classifier.registry import ActiveModelLoader, ModelRegistry
+class LazyModelLoader:
+    """The active-model loader, built on first use. Importing scikit-learn and skops costs
+    about a second and 100 MB, which commands that never classify (status, show, inject)
+    should not pay. The loader re-reads the ACTIVE pointer every few seconds: a promoted
+    model is picked up by a running gateway without a restart."""
 
-    # The loader re-reads the ACTIVE pointer every few seconds: a promoted model is
-    # picked up by a running gateway without a restart.
-    return ActiveModelLoader(ModelRegistry(s.model_dir))
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = model_dir
+        self._loader: Any = None
+
+    def loader(self) -> Any:
+        if self._loader is None:
+            from classifier.registry import ActiveModelLoader, ModelRegistry
+
+            self._loader = ActiveModelLoader(ModelRegistry(self.model_dir))
+        return self._loader
+
+    def current(self) -> Any:
+        return self.loader().current()
+
+
+def _classifier_loader(s: Settings) -> LazyModelLoader:
+    return LazyModelLoader(s.model_dir)
 
 
 def prepare(app: App) -> None:
     """Schema to head, departments synced from settings, starter model on first run."""
-    upgrade(app.engine)
+    if not is_current(app.engine):
+        upgrade(app.engine)
     sync_departments(app)
-    if app.settings.classifier.train_on_first_run:
+    active = app.settings.model_dir / ACTIVE_FILE
+    if app.settings.classifier.train_on_first_run and not active.exists():
         from classifier.starter import ensure_starter_model
 
         version = ensure_starter_model(app.settings.model_dir, now=app.clock.now)

@@ -13,12 +13,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
-from gateway.app import App, build_app, prepare
 from gateway.errors import GatewayError, SettingsError
 from gateway.settings import Settings, load_settings, missing_secrets, redacted
+
+if TYPE_CHECKING:
+    from gateway.app import App
 
 EX_TEMPFAIL = 75
 
@@ -30,6 +32,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _app(args: argparse.Namespace, *, require_secrets: bool = True) -> App:
+    # Imported here, not at the top: `appeals inject` (an MTA's pipe, once per message)
+    # must not pay for the whole application.
+    from gateway.app import build_app, prepare
     from gateway.logsetup import configure
 
     settings = _settings(args)
@@ -66,14 +71,27 @@ def _serve(roles: set[str]) -> Handler:
 
 def cmd_inject(args: argparse.Namespace) -> int:
     try:
+        from gateway.clock import SystemClock
+        from gateway.intake.ingest import Ingest
+        from gateway.rawstore import RawStore
+        from models.db import make_engine, make_session_factory
+        from models.migrate import is_current
         from routing.mail import Envelope
 
-        app = _app(args)
+        # The thin path: the row with the bytes is all an MTA waits for. Only a database
+        # that is new or behind gets the whole preparation first.
+        settings = _settings(args)
+        engine = make_engine(settings.database_url)
+        if not is_current(engine):
+            engine.dispose()
+            _app(args, require_secrets=False).engine.dispose()
+            engine = make_engine(settings.database_url)
+        ingest = Ingest(make_session_factory(engine), RawStore(settings.raw_dir), SystemClock())
         raw = sys.stdin.buffer.read()
         env = Envelope(
             source=args.source, mail_from=args.sender, rcpt_tos=tuple(args.recipient or ())
         )
-        result = app.ingest().accept(raw, env)
+        result = ingest.accept(raw, env)
     except Exception as exc:  # anything at all: the MTA must keep the message
         print(f"appeals inject: temporary failure: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EX_TEMPFAIL

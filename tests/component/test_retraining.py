@@ -105,7 +105,7 @@ def test_train_promote_and_route_with_the_new_model(
     assert report["macro_f1"] > 0.9 and png.stat().st_size > 1000
     # The worker built before the promotion picks the new model up by itself.
     worker = app.worker()
-    app.classifier.recheck_seconds = 0
+    app.classifier.loader().recheck_seconds = 0
     app.ingest().accept(
         _eml("У нас бобри збудували греблю, ставок заріс очеретом, замор риби.", 99),
         Envelope("smtp", "a99@example.org", ("appeals@council.example",)),

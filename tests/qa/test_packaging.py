@@ -28,7 +28,26 @@ def test_guard_names_a_foreign_distribution(monkeypatch: object) -> None:
     fake = {"models": ["appeal-gateway", "someone-elses-orm"], "gateway": ["appeal-gateway"]}
     monkeypatch.setattr(g, "packages_distributions", lambda: fake)  # type: ignore[attr-defined]
     assert g.foreign_providers() == {"models": ["someone-elses-orm"]}
+    # Something was installed since the last clean check: the metadata is read again.
+    monkeypatch.setattr(g, "_installed_fingerprint", lambda: "after-an-install")  # type: ignore[attr-defined]
     assert "someone-elses-orm" in (g.check() or "")
+
+
+def test_guard_reads_the_metadata_again_only_after_an_install(
+    monkeypatch: object, tmp_path: Path
+) -> None:
+    import gateway.guard as g
+
+    calls = []
+    monkeypatch.setattr(g, "_stamp", lambda: tmp_path / "stamp")  # type: ignore[attr-defined]
+    monkeypatch.setattr(g, "foreign_providers", lambda: calls.append(1) or {})  # type: ignore[attr-defined]
+    installed = ["one"]
+    monkeypatch.setattr(g, "_installed_fingerprint", lambda: installed[0])  # type: ignore[attr-defined]
+    assert g.check() is None and g.check() is None
+    assert len(calls) == 1  # the second start trusted the stamp
+    installed[0] = "two"
+    assert g.check() is None
+    assert len(calls) == 2
 
 
 def test_build_config_lists_packages_and_keeps_tests_and_templates_out() -> None:
