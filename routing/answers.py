@@ -111,6 +111,9 @@ def _answer(ctx: AnswerContext, actor: str, text: str, *, final: bool) -> ReplyR
         kind=kind,
         inbound=ctx.inbound.id,
         chars=len(text),
+        # Kept with the appeal (not in logs): a department it is re-routed to gets the
+        # whole history, interim answers included.
+        text=text.strip(),
     )
     if ctx.relay_mode == "review" and not (ctx.inbound.info or {}).get("approved"):
         # Waits for an admin (`appeals holding-pen approve ID`); nothing goes out yet.
@@ -311,7 +314,13 @@ def _help(ctx: AnswerContext, actor: str, problem: str, thread: list[str]) -> No
 def handle_citizen_followup(ctx: AnswerContext) -> ReplyResult:
     appeal = ctx.appeal
     parts = split_reply(ctx.parsed.text, ctx.parsed.html)
-    ctx.event("followup", appeal_id=appeal.id, inbound=ctx.inbound.id, chars=len(parts.new_text))
+    ctx.event(
+        "followup",
+        appeal_id=appeal.id,
+        inbound=ctx.inbound.id,
+        chars=len(parts.new_text),
+        text=parts.reply_text.strip(),
+    )
     dept = appeal.department
     if dept is not None and appeal.state in OPEN_STATES:
         ctx.notices.add(

@@ -181,6 +181,7 @@ def reroute(
     if not is_open(appeal):
         raise LifecycleError(f"appeal {appeal.reg_no} is {appeal.state}; it cannot be re-routed")
     old = appeal.department
+    history = appeal_history(session, appeal)
     source = "triage" if old is not None and old.is_triage else request.source
     if request.topic:
         appeal.topic = request.topic
@@ -207,14 +208,27 @@ def reroute(
         to_department=dept.code,
         reason=request.reason,
     )
+    previous = {"code": old.code, "name": old.name} if old is not None else None
     notices.add(
-        "department/assigned",
+        "department/reassigned",
         to=[dept.email],
-        context=view(appeal),
+        context={**view(appeal), "history": history, "previous": previous},
         appeal_id=appeal.id,
         reply_token_for=appeal.id,
         attachments=original_attachments(session, appeal),
     )
+    if old is not None and old.id != dept.id:
+        # The old department stops getting reminders for it: say so, and to whom it went.
+        notices.add(
+            "department/reassigned_away",
+            to=[old.email],
+            context={
+                **view(appeal),
+                "department": {"code": old.code, "name": old.name, "email": old.email},
+                "new": {"code": dept.code, "name": dept.name},
+            },
+            appeal_id=appeal.id,
+        )
     if appeal.citizen_email:
         notices.add(
             "citizen/redirected",
@@ -224,6 +238,43 @@ def reroute(
             language=appeal.language,
             reply_token_for=appeal.id,
         )
+
+
+# What each kind of event says in a department's history of an appeal (Ukrainian: the
+# staff-facing letters are in Ukrainian).
+_HISTORY_LABELS = {
+    "registered": "зареєстровано",
+    "routed": "направлено",
+    "redirected": "перенаправлено",
+    "followup": "доповнення від заявника",
+    "answer-received": "відповідь підрозділу",
+    "answer-relayed": "відповідь надіслано заявнику",
+    "extended": "строк продовжено",
+}
+
+
+def appeal_history(session: Session, appeal: Appeal) -> list[dict[str, str]]:
+    """The appeal's story so far as plain lines for a letter: when, what, and the text of
+    follow-ups and interim answers, so that a department it is re-routed to has it all."""
+    rows = session.scalars(
+        select(AppealEvent)
+        .where(AppealEvent.appeal_id == appeal.id, AppealEvent.type.in_(_HISTORY_LABELS))
+        .order_by(AppealEvent.at, AppealEvent.id)
+    )
+    out = []
+    for e in rows:
+        data = e.data or {}
+        what = _HISTORY_LABELS[e.type]
+        if e.type == "answer-received":
+            what += " (проміжна)" if data.get("kind") == "interim" else " (остаточна)"
+        if e.type == "extended" and data.get("new_due"):
+            new_due = date.fromisoformat(str(data["new_due"])).strftime("%d.%m.%Y")
+            what += f" до {new_due}: {data.get('reason', '')}".rstrip(": ")
+        if e.type == "redirected":
+            what += f": {data.get('from_department') or '—'} -> {data.get('to_department')}"
+        at = e.at.strftime("%d.%m.%Y %H:%M") if e.at else ""
+        out.append({"at": at, "what": what, "text": str(data.get("text") or "")})
+    return out
 
 
 def original_attachments(session: Session, appeal: Appeal) -> list[AttachmentRef]:
