@@ -277,6 +277,34 @@ def appeal_history(session: Session, appeal: Appeal) -> list[dict[str, str]]:
     return out
 
 
+def correct_topic(
+    session: Session, appeal: Appeal, topic: str, *, actor: str, now: datetime
+) -> None:
+    """A person corrects the topic: recorded on the appeal's history and kept as a
+    training label, so the next model learns from it."""
+    # "from" is a keyword: the event's data is written as a dict here.
+    session.add(
+        AppealEvent(
+            appeal_id=appeal.id,
+            at=now,
+            type="topic-set",
+            actor=actor,
+            data={"from": appeal.topic, "to": topic},
+        )
+    )
+    appeal.topic = topic
+    session.add(
+        TrainingLabel(
+            appeal_id=appeal.id,
+            topic=topic,
+            department_code=None,
+            source="admin",
+            actor=actor,
+            at=now,
+        )
+    )
+
+
 def original_attachments(session: Session, appeal: Appeal) -> list[AttachmentRef]:
     """The files of the message the appeal was registered from (not of later follow-ups)."""
     rows = session.scalars(

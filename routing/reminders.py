@@ -35,9 +35,7 @@ class ReminderPlan:
 
     def __post_init__(self) -> None:
         if self.overdue_every_days < 1 or self.escalate_after_overdue_days < 1:
-            raise ValueError(
-                "overdue_every_days: it and escalate_after_overdue_days must be >= 1"
-            )
+            raise ValueError("overdue_every_days: it and escalate_after_overdue_days must be >= 1")
         if any(n < 0 for n in self.before_due_days):
             raise ValueError("before_due_days: days before the due date, none below 0")
 

@@ -12,8 +12,14 @@ from typing import Any
 from sqlalchemy import select
 
 from gateway.app import App
-from models import Appeal, AppealEvent, CalendarOverride, Department, TrainingLabel
-from routing.lifecycle import LifecycleError, RerouteRequest, is_overdue_at, reroute
+from models import Appeal, AppealEvent, CalendarOverride, Department
+from routing.lifecycle import (
+    LifecycleError,
+    RerouteRequest,
+    correct_topic,
+    is_overdue_at,
+    reroute,
+)
 from routing.views import appeal_view
 
 
@@ -93,27 +99,7 @@ def set_topic(app: App, reg_no: str, topic: str, actor: str) -> str | None:
         a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
         if a is None:
             return f"no appeal {reg_no}"
-        now = app.clock.now()
-        s.add(
-            AppealEvent(
-                appeal_id=a.id,
-                at=now,
-                type="topic-set",
-                actor=actor,
-                data={"from": a.topic, "to": topic},
-            )
-        )
-        a.topic = topic
-        s.add(
-            TrainingLabel(
-                appeal_id=a.id,
-                topic=topic,
-                department_code=None,
-                source="admin",
-                actor=actor,
-                at=now,
-            )
-        )
+        correct_topic(s, a, topic, actor=actor, now=app.clock.now())
     return None
 
 
