@@ -63,7 +63,10 @@ def process(
         )
     recipients = all_recipients(parsed, envelope)
     sender = parsed.reply_to or parsed.from_addr
-    sender_email = sender.email.lower() if sender else None
+    # Who wrote it is From, never Reply-To: anyone can name any address there, and a role
+    # (department or citizen) must not be granted by a header the writer chose freely.
+    author = parsed.from_addr
+    sender_email = author.email.lower() if author else None
     if verdict.action != "accept":
         return _machine_mail(
             session, inbound, parsed, verdict, recipients, sender_email, deps, now, notices

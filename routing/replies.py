@@ -47,6 +47,7 @@ class ReplyMatch:
     reason: str = ""
     bad_token: bool = False
     guesses: tuple[str, ...] = field(default=())
+    audience: str | None = None  # for a token match: whose letter's address it was
 
 
 def _ids(values: Sequence[str]) -> list[str]:
@@ -75,7 +76,7 @@ def match_reply(
             else None
         )
         if known is not None:
-            return ReplyMatch(known.id, "token", f"token:{known.id}")
+            return ReplyMatch(known.id, "token", f"token:{known.id}", audience=check.audience)
         bad = True
     if bad:
         return ReplyMatch(None, "none", "bad-token", bad_token=True)
@@ -144,15 +145,15 @@ def _matched_appeal(
     sender: str | None,
     deps: PipelineDeps,
     now: datetime,
-) -> tuple[int, str, str] | Outcome:
-    """(appeal id, method, reason) of the appeal the reply belongs to, or where the message
-    ends when it belongs to none we may trust."""
+) -> tuple[int, str, str, str | None] | Outcome:
+    """(appeal id, method, reason, token audience) of the appeal the reply belongs to, or
+    where the message ends when it belongs to none we may trust."""
     assigned = (inbound.info or {}).get("assign_to")
     if assigned:
         appeal_id = session.scalars(select(Appeal.id).where(Appeal.reg_no == assigned)).first()
         if appeal_id is None:
             return Outcome("held", "unmatched-reply", role="reply")
-        return appeal_id, "admin", f"assigned:{assigned}"
+        return appeal_id, "admin", f"assigned:{assigned}", None
     match = match_reply(session, parsed, recipients, deps.codec, deps.reg_pattern, sender)
     if match.bad_token:
         record_event(session, now, "reply-held", inbound_id=inbound.id, reason="bad-token")
@@ -160,7 +161,7 @@ def _matched_appeal(
     if match.appeal_id is None:
         inbound.info = {**(inbound.info or {}), "guesses": list(match.guesses)}
         return Outcome("held", "unmatched-reply", role="reply")
-    return match.appeal_id, match.method, match.reason
+    return match.appeal_id, match.method, match.reason, match.audience
 
 
 def handle_reply(
@@ -177,7 +178,7 @@ def handle_reply(
     found = _matched_appeal(session, inbound, parsed, recipients, sender, deps, now)
     if isinstance(found, Outcome):
         return found
-    appeal_id, method, reason = found
+    appeal_id, method, reason, token_audience = found
     appeal = session.get(Appeal, appeal_id)
     assert appeal is not None
     role = sender_role(appeal, sender) if sender else "other"
@@ -196,6 +197,18 @@ def handle_reply(
     if role == "other":
         # Neither the assigned department nor the citizen: an admin decides.
         return Outcome("held", "unknown-sender", appeal.id, role="reply")
+    if role == "department" and token_audience == "citizen":
+        # A "department" answer sent to the address from the citizen's own letter: the
+        # department's staff answer the forward, so this is someone writing as them.
+        record_event(
+            session,
+            now,
+            "reply-held",
+            appeal_id=appeal.id,
+            inbound_id=inbound.id,
+            reason="department-via-citizen-token",
+        )
+        return Outcome("held", "department-via-citizen-token", appeal.id, role="reply")
     if role == "department" and not awaits_answer(appeal):
         # The appeal already has its final answer (or left us): a second "answer" is held
         # for a person. This also ends loops with careless auto-responders.

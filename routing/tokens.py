@@ -5,6 +5,12 @@ HMAC-SHA256(key, "appeal:<id>") in the same alphabet. Crockford base32 is case-i
 and decodes I/L as 1 and O as 0, so the retyping slips people make when they copy an
 address by hand (Alaveteli accepts l/1 and o/0 for the same reason) still verify, while
 a changed id or MAC never does (comparison in constant time).
+
+Each audience gets its own MAC over the same id: the department's forward carries
+HMAC(key, "appeal:<id>"), the citizen's letters HMAC(key, "citizen:<id>"). The two look
+alike, and one cannot be made from the other without the key, so the address a citizen
+holds can only ever add to the appeal: answering, extending or redirecting needs the
+department's address (and a sender the department's, `routing.replies`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,9 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from typing import Literal
+
+Audience = Literal["department", "citizen"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(_ALPHABET)}
@@ -41,8 +50,9 @@ def b32decode_int(s: str) -> int | None:
     return n
 
 
-def _mac(key: bytes, appeal_id: int) -> str:
-    digest = hmac.new(key, f"appeal:{appeal_id}".encode(), hashlib.sha256).digest()
+def _mac(key: bytes, appeal_id: int, audience: Audience = "department") -> str:
+    label = "appeal" if audience == "department" else "citizen"
+    digest = hmac.new(key, f"{label}:{appeal_id}".encode(), hashlib.sha256).digest()
     bits = int.from_bytes(digest[:5], "big")  # 40 bits = 8 base32 characters
     return b32encode_int(bits).rjust(MAC_CHARS, "0")
 
@@ -54,8 +64,8 @@ class ReplyAddressCodec:
     delimiter: str
     domain: str
 
-    def address_for(self, appeal_id: int) -> str:
-        token = f"{b32encode_int(appeal_id)}-{_mac(self.key, appeal_id)}"
+    def address_for(self, appeal_id: int, audience: Audience = "department") -> str:
+        token = f"{b32encode_int(appeal_id)}-{_mac(self.key, appeal_id, audience)}"
         return f"{self.local}{self.delimiter}{token}@{self.domain}".lower()
 
     def is_reply_domain(self, address: str) -> bool:
@@ -79,11 +89,14 @@ class ReplyAddressCodec:
         mac = m.group(2).upper().translate(str.maketrans("ILO", "110"))
         if appeal_id is None:
             return TokenCheck(None, valid=False)
-        good = hmac.compare_digest(mac, _mac(self.key, appeal_id))
-        return TokenCheck(appeal_id, valid=good)
+        for audience in ("department", "citizen"):
+            if hmac.compare_digest(mac, _mac(self.key, appeal_id, audience)):
+                return TokenCheck(appeal_id, valid=True, audience=audience)
+        return TokenCheck(appeal_id, valid=False)
 
 
 @dataclass(frozen=True)
 class TokenCheck:
     appeal_id: int | None
     valid: bool
+    audience: Audience | None = None  # whose letter the address came from

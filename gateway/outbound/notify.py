@@ -180,7 +180,11 @@ class Notifier:
             "Message-ID": message_id,
         }
         if reply_token_for is not None:
-            headers["Reply-To"] = self.codec.address_for(reply_token_for)
+            # Only the department's own letters carry the department's token; everyone
+            # else (the citizen, an outside body) gets one that can only add to the appeal.
+            headers["Reply-To"] = self.codec.address_for(
+                reply_token_for, "department" if audience == "department" else "citizen"
+            )
         refs = [m for m in thread_with if m]
         if refs:
             headers["In-Reply-To"] = refs[-1]

@@ -57,3 +57,21 @@ def test_other_key_does_not_verify() -> None:
 def test_addresses_without_token_are_not_tokens() -> None:
     assert CODEC.decode("someone@reply.example") is None
     assert CODEC.decode("reply+abc-def@elsewhere.example") is None
+
+
+def test_each_audience_has_its_own_token_and_neither_makes_the_other() -> None:
+    from routing.tokens import ReplyAddressCodec
+
+    codec = ReplyAddressCodec(b"audience-key", "reply", "+", "reply.council.example")
+    dept, citizen = codec.address_for(77), codec.address_for(77, "citizen")
+    assert dept != citizen
+    d, c = codec.decode(dept), codec.decode(citizen)
+    assert d is not None and (d.appeal_id, d.valid, d.audience) == (77, True, "department")
+    assert c is not None and (c.appeal_id, c.valid, c.audience) == (77, True, "citizen")
+    # Another appeal's citizen token does not verify for this appeal.
+    other = codec.address_for(78, "citizen").replace(
+        codec.address_for(78, "citizen").split("+")[1].split("-")[0],
+        dept.split("+")[1].split("-")[0],
+    )
+    o = codec.decode(other)
+    assert o is not None and not o.valid
