@@ -122,6 +122,7 @@ class App:
                 mass_threshold=s.screening.mass_threshold,
                 duplicate_window_days=s.screening.duplicate_window_days,
             ),
+            registry=s.registry,
             instance={
                 "name": s.instance.name,
                 "name_en": s.instance.name_en,

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import SettingsError
+from routing.characteristics import RegistryConfig
 from routing.deadlines import DeadlineRules
 from routing.reminders import ReminderPlan
 
@@ -208,6 +209,8 @@ class Settings(Section):
     worker: WorkerSettings = WorkerSettings()
     logging: LoggingSettings = LoggingSettings()
     retention: RetentionSettings = RetentionSettings()
+    # Validated straight into routing's own value, like [deadlines].
+    registry: RegistryConfig = RegistryConfig()
     # Where the file was loaded from; relative paths resolve against it.
     base_dir: Path = Path(".")
     secrets: Mapping[str, str] = Field(default_factory=dict, repr=False)

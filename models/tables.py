@@ -160,6 +160,21 @@ class Appeal(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flags: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The characteristics of the Classifier of citizens' appeals (resolution No. 858), set
+    # at registration by `routing.characteristics`: form of receipt (email | other_body |
+    # web_form), sign (primary | repeated | duplicate | multiple | mass), type (proposal |
+    # application | complaint), subject (individual | collective | anonymous), topic code.
+    receipt_form: Mapped[str | None] = mapped_column(String(20))
+    appeal_sign: Mapped[str | None] = mapped_column(String(20))
+    appeal_type: Mapped[str | None] = mapped_column(String(20))
+    subject_kind: Mapped[str | None] = mapped_column(String(20))
+    topic_code: Mapped[str | None] = mapped_column(String(40))
+    # Result of consideration: resolved | explained | refused | forwarded | returned |
+    # not_considered; NULL while open.
+    result: Mapped[str | None] = mapped_column(String(20))
+    result_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # characteristic (or "result") -> where its value came from: rule | model | staff | default
+    characteristic_sources: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=dict)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 

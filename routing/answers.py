@@ -13,6 +13,9 @@ happens (they are documented in the forward's footer):
   the correction is kept as a training label;
 - `#external <address> <reason>`: outside the council's competence; forwarded to the
   competent body and the citizen told (Art. 7: within 5 days);
+- `#result <вирішено|роз'яснено|відмовлено>` beside a final answer: its result of
+  consideration for the register (resolved / explained / refused); without it a final
+  answer is recorded as explained, with source "default";
 - anything else starting with `#`: answered with the list of commands; nothing changes.
 
 From the citizen: a follow-up, attached to the appeal and forwarded to the department.
@@ -31,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage
+from routing.characteristics import parse_result
 from routing.deadlines import ExtensionRefused, WorkCalendar, extend
 from routing.lifecycle import (
     OPEN_STATES,
@@ -81,8 +85,18 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
         text = f"{text}\n\n{parts.signature}"
     appeal = ctx.appeal
     thread = [ctx.parsed.message_id] if ctx.parsed.message_id else []
+    # `#result <вирішено|роз'яснено|відмовлено>` qualifies a final answer and may stand
+    # beside other commands; it is taken out before the one command that decides.
+    result: tuple[str, str] | None = None
+    for c in [c for c in commands if c.name.lower() == "result"]:
+        code = parse_result(" ".join(c.args))
+        if code is None:
+            _help(ctx, actor, "#result: вирішено, роз'яснено або відмовлено", thread)
+            return ReplyResult("processed", "bad-command")
+        result = (code, "staff")
+        commands.remove(c)
     if not commands:
-        return _answer(ctx, actor, text, final=True)
+        return _answer(ctx, actor, text, final=True, result=result)
     cmd = commands[0]
     name = cmd.name.lower()
     if name == "interim":
@@ -98,7 +112,14 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
     return ReplyResult("processed", "unknown-command")
 
 
-def _answer(ctx: AnswerContext, actor: str, text: str, *, final: bool) -> ReplyResult:
+def _answer(
+    ctx: AnswerContext,
+    actor: str,
+    text: str,
+    *,
+    final: bool,
+    result: tuple[str, str] | None = None,
+) -> ReplyResult:
     appeal = ctx.appeal
     if not text.strip() and not ctx.parsed.attachments:
         _help(ctx, actor, "відповідь порожня", [])
@@ -130,6 +151,7 @@ def _answer(ctx: AnswerContext, actor: str, text: str, *, final: bool) -> ReplyR
         view=ctx.view,
         now=ctx.now,
         event=ctx.event,
+        result=result,
     )
     return ReplyResult("processed", f"answer-{kind}")
 
@@ -146,6 +168,7 @@ def relay_answer(
     view: Callable[[Appeal], dict[str, Any]],
     now: Any,
     event: Callable[..., None],
+    result: tuple[str, str] | None = None,
 ) -> None:
     context = {**view(appeal), "answer": {"text": text.strip(), "final": final}}
     if appeal.citizen_email:
@@ -183,7 +206,7 @@ def relay_answer(
                 attachments=_attachments(parsed),
                 automatic=False,
             )
-        record_answer(member, now, final=final)
+        record_answer(member, now, final=final, result=result)
         event(
             "answer-relayed",
             appeal_id=member.id,

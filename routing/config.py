@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from routing.characteristics import RegistryConfig
 from routing.deadlines import WorkCalendar
 from routing.departments import RoutingConfig
 from routing.numbering import RegistrationConfig, reg_number_pattern
@@ -35,6 +36,7 @@ class PipelineConfig:
     timezone: str
     instance: Mapping[str, str] = field(default_factory=dict)
     policies: Policies = field(default_factory=Policies)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
 
 
 @dataclass

@@ -142,12 +142,38 @@ def move(appeal: Appeal, to: AppealState, now: datetime) -> None:
     appeal.state = to
     if to in CLOSED_STATES:
         appeal.closed_at = now
+    if to in _RESULT_OF_STATE:
+        # Returned (Art. 5), not considered (Art. 8) and forwarded (Art. 7) are results of
+        # consideration in their own right; the register records them without a person.
+        set_result(appeal, _RESULT_OF_STATE[to], "rule", now)
 
 
-def record_answer(appeal: Appeal, now: datetime, *, final: bool) -> None:
-    """An answer was relayed to the citizen: final closes the appeal, interim keeps it."""
+_RESULT_OF_STATE = {
+    "returned": "returned",
+    "not_considered": "not_considered",
+    "forwarded_external": "forwarded",
+}
+
+
+def set_result(appeal: Appeal, result: str, source: str, now: datetime) -> None:
+    """The result of consideration (Classifier, resolution No. 858) and where it came from."""
+    appeal.result = result
+    appeal.result_at = now
+    appeal.characteristic_sources = {**(appeal.characteristic_sources or {}), "result": source}
+
+
+def record_answer(
+    appeal: Appeal, now: datetime, *, final: bool, result: tuple[str, str] | None = None
+) -> None:
+    """An answer was relayed to the citizen: final closes the appeal, interim keeps it.
+    A final answer records its result of consideration: `result` is (code, source) from a
+    staff `#result` command, otherwise "explained" with source "default". An interim
+    answer is no answer for the register, so it records none."""
     appeal.answered_at = now
     move(appeal, "closed" if final else "answered", now)
+    if final:
+        code, source = result if result is not None else ("explained", "default")
+        set_result(appeal, code, source, now)
 
 
 @dataclass(frozen=True)

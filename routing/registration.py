@@ -19,12 +19,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from classifier.types import Prediction
 from models import Appeal, Attachment, Department, InboundMessage
-from routing import duplicates, requirements
+from routing import characteristics, duplicates, requirements
 from routing.citizen import CitizenInfo, extract_citizen
 from routing.config import PipelineConfig, PipelineDeps
 from routing.deadlines import (
@@ -146,6 +146,28 @@ def persist(
     reg_no, seq = allocate_number(session, facts.kind, year, cfg.registration)
     citizen, due, pred, repeat = facts.citizen, facts.due, where.prediction, where.repeat
     missing = facts.completeness.missing
+    earlier = (
+        session.scalar(
+            select(func.count(Appeal.id)).where(
+                Appeal.citizen_email == citizen.email,
+                Appeal.fingerprint != facts.fingerprint,
+            )
+        )
+        if citizen.email
+        else 0
+    )
+    traits = characteristics.characterise(
+        text=facts.body or facts.text,
+        subject=parsed.subject,
+        sender=parsed.from_addr.email if parsed.from_addr else inbound.mail_from,
+        repeat_status=repeat.status,
+        signatories=facts.signatories,
+        anonymous=facts.completeness.anonymous,
+        privileged_category=facts.privileged,
+        topic_label=pred.label if pred else None,
+        cfg=cfg.registry,
+        earlier_from_same_citizen=int(earlier or 0),
+    )
     appeal = new_appeal(
         reg_no=reg_no,
         reg_year=year,
@@ -178,6 +200,12 @@ def persist(
         priority=priority_for(facts.privileged),
         inbound_id=inbound.id,
         flags={"missing": list(missing)} if missing else {},
+        receipt_form=traits.form,
+        appeal_sign=traits.sign,
+        appeal_type=traits.type,
+        subject_kind=traits.subject,
+        topic_code=traits.topic_code,
+        characteristic_sources=traits.sources,
     )
     session.add(appeal)
     session.flush()
