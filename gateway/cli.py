@@ -285,6 +285,16 @@ def cmd_routing(args: argparse.Namespace) -> int:
     return run(_app(args, require_secrets=False), args)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from gateway.commands.reports import cmd_report as run
+
+    try:
+        return run(_app(args, require_secrets=False), args)
+    except ValueError as exc:
+        print(f"appeals report: {exc}", file=sys.stderr)
+        return 2
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from gateway.scheduler import tick
 
@@ -432,6 +442,18 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("file", help="JSON as written by `routing suggest`")
     sp.add_argument("--actor", default="admin", help="who applies it (recorded on each rule)")
     rts.add_parser("rules", help="list the learned rules in force")
+    rep = add("report", cmd_report, "the register's reports (Classifier of citizens' appeals)")
+    reps = rep.add_subparsers(dest="report_command", required=True)
+    quarterly = reps.add_parser("quarterly", help="counts by characteristic, result, timeliness")
+    quarterly.add_argument("--year", type=int, required=True)
+    quarterly.add_argument("--quarter", type=int, choices=(1, 2, 3, 4), required=True)
+    overdue = reps.add_parser("overdue", help="appeals past their due date without an answer")
+    timely = reps.add_parser("timeliness", help="answered on time / late / open, by department")
+    timely.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    timely.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
+    for sp in (quarterly, overdue, timely):
+        sp.add_argument("--csv", help="also write the tables to this CSV file")
+        sp.add_argument("--xlsx", help="also write the tables to this XLSX file")
     db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
     add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
     add("current", cmd_db_current, "show the schema revision", db)

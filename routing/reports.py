@@ -1,0 +1,179 @@
+"""The register's reports: the quarterly counts by the characteristics of the Classifier
+of citizens' appeals (Cabinet of Ministers resolution No. 858), the overdue list and
+timeliness over a period.
+
+`load_rows` reads the few columns a report needs; everything else here is pure
+aggregation over those rows, so a report is a function of the rows and the clock.
+Only appeals (kind "appeal") are counted: public-information requests fall under another
+law and its own reporting. An interim answer is never an answer here: "answered" means
+the final answer that closed the appeal (`closed_at` of a closed appeal).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Appeal, Department
+from routing.characteristics import (
+    FORM_LABELS,
+    RESULT_LABELS,
+    SIGN_LABELS,
+    SUBJECT_LABELS,
+    TYPE_LABELS,
+)
+from routing.lifecycle import AWAITING, is_overdue_at
+
+TIMELINESS = ("on_time", "late", "open_overdue", "open_in_time", "no_answer_due")
+TIMELINESS_LABELS = {
+    "on_time": "відповідь вчасно",
+    "late": "відповідь із запізненням",
+    "open_overdue": "не розглянуто, строк минув",
+    "open_in_time": "на розгляді, строк не минув",
+    "no_answer_due": "без відповіді по суті (ст. 5, 7, 8)",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One appeal as the reports see it."""
+
+    reg_no: str
+    state: str
+    receipt_date: date
+    due_date: date
+    due_at: datetime | None
+    closed_at: datetime | None
+    department: str
+    receipt_form: str | None
+    appeal_sign: str | None
+    appeal_type: str | None
+    subject_kind: str | None
+    privileged_category: str | None
+    topic_code: str | None
+    result: str | None
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    header: tuple[str, ...]
+    rows: list[tuple[str | int, ...]]
+
+
+def load_rows(session: Session, start: date | None = None, end: date | None = None) -> list[Row]:
+    """Appeals whose legal receipt date is in [start, end] (either bound optional)."""
+    q = select(Appeal, Department.code).outerjoin(Department, Appeal.department_id == Department.id)
+    q = q.where(Appeal.kind == "appeal")
+    if start is not None:
+        q = q.where(Appeal.receipt_date >= start)
+    if end is not None:
+        q = q.where(Appeal.receipt_date <= end)
+    return [
+        Row(
+            reg_no=a.reg_no,
+            state=a.state,
+            receipt_date=a.receipt_date,
+            due_date=a.due_date,
+            due_at=a.due_at,
+            closed_at=a.closed_at,
+            department=code or "",
+            receipt_form=a.receipt_form,
+            appeal_sign=a.appeal_sign,
+            appeal_type=a.appeal_type,
+            subject_kind=a.subject_kind,
+            privileged_category=a.privileged_category,
+            topic_code=a.topic_code,
+            result=a.result,
+        )
+        for a, code in session.execute(q.order_by(Appeal.id)).unique()
+    ]
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError("quarter must be 1..4")
+    start = date(year, 3 * quarter - 2, 1)
+    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    return start, date.fromordinal(end.toordinal() - 1)
+
+
+class _Due:
+    """Enough of an appeal for `routing.lifecycle.is_overdue_at`."""
+
+    def __init__(self, row: Row) -> None:
+        self.state, self.due_date, self.due_at = row.state, row.due_date, row.due_at
+
+
+def timeliness(row: Row, now: datetime, tz: ZoneInfo) -> str:
+    if row.state == "closed" and row.closed_at is not None:
+        if row.due_at is not None:
+            return "on_time" if row.closed_at <= row.due_at else "late"
+        return "on_time" if row.closed_at.astimezone(tz).date() <= row.due_date else "late"
+    if row.state in AWAITING or row.state == "held":
+        today = now.astimezone(tz).date()
+        return "open_overdue" if is_overdue_at(_Due(row), now, today) else "open_in_time"  # type: ignore[arg-type]
+    return "no_answer_due"
+
+
+def _count_table(title: str, values: list[str | None], labels: dict[str, str]) -> Table:
+    counts = Counter(v or "" for v in values)
+    keys = [k for k in labels if k in counts] + sorted(k for k in counts if k not in labels)
+    rows: list[tuple[str | int, ...]] = [(k or "—", labels.get(k, ""), counts[k]) for k in keys]
+    rows.append(("total", "усього", len(values)))
+    return Table(title, ("value", "label", "count"), rows)
+
+
+def quarterly(rows: list[Row], now: datetime, tz: ZoneInfo) -> list[Table]:
+    return [
+        _count_table("form of receipt", [r.receipt_form for r in rows], FORM_LABELS),
+        _count_table("sign", [r.appeal_sign for r in rows], SIGN_LABELS),
+        _count_table("type", [r.appeal_type for r in rows], TYPE_LABELS),
+        _count_table("subject", [r.subject_kind for r in rows], SUBJECT_LABELS),
+        _count_table("privileged category", [r.privileged_category for r in rows], {}),
+        _count_table("topic code", [r.topic_code for r in rows], {}),
+        _count_table("department", [r.department for r in rows], {}),
+        _count_table("result", [r.result for r in rows], RESULT_LABELS),
+        _count_table("timeliness", [timeliness(r, now, tz) for r in rows], TIMELINESS_LABELS),
+    ]
+
+
+def overdue(rows: list[Row], now: datetime, tz: ZoneInfo) -> list[Table]:
+    today = now.astimezone(tz).date()
+    late = [r for r in rows if timeliness(r, now, tz) == "open_overdue"]
+    late.sort(key=lambda r: (r.due_date, r.reg_no))
+    return [
+        Table(
+            "overdue appeals",
+            ("reg_no", "department", "receipt_date", "due_date", "days_overdue"),
+            [
+                (
+                    r.reg_no,
+                    r.department,
+                    r.receipt_date.isoformat(),
+                    r.due_date.isoformat(),
+                    (today - r.due_date).days,
+                )
+                for r in late
+            ],
+        )
+    ]
+
+
+def timeliness_by_department(rows: list[Row], now: datetime, tz: ZoneInfo) -> list[Table]:
+    per: dict[str, Counter[str]] = {}
+    for r in rows:
+        per.setdefault(r.department, Counter())[timeliness(r, now, tz)] += 1
+    out: list[tuple[str | int, ...]] = []
+    total: Counter[str] = Counter()
+    for dept in sorted(per):
+        c = per[dept]
+        total.update(c)
+        out.append((dept, *(c[k] for k in TIMELINESS), sum(c.values())))
+    out.append(("total", *(total[k] for k in TIMELINESS), sum(total.values())))
+    return [Table("timeliness by department", ("department", *TIMELINESS, "total"), out)]
