@@ -135,3 +135,38 @@ def test_inbound_moves() -> None:
     assert (row.state, row.reason, row.detail) == ("discarded", "admin-discard", "spam")
     with pytest.raises(LifecycleError):
         discard_held(inbound("received"), "x")
+
+
+@pytest.mark.parametrize(
+    ("to", "result"),
+    [
+        ("returned", "returned"),
+        ("not_considered", "not_considered"),
+        ("forwarded_external", "forwarded"),
+    ],
+)
+def test_leaving_without_an_answer_records_the_result(to: str, result: str) -> None:
+    a = appeal("routed")
+    move(a, to, NOW)  # type: ignore[arg-type]
+    assert (a.result, a.result_at, (a.characteristic_sources or {})["result"]) == (
+        result,
+        NOW,
+        "rule",
+    )
+
+
+@pytest.mark.parametrize(
+    ("final", "given", "expected"),
+    [
+        (True, None, ("explained", "default")),
+        (True, ("resolved", "staff"), ("resolved", "staff")),
+        (True, ("refused", "staff"), ("refused", "staff")),
+        (False, ("resolved", "staff"), (None, None)),  # an interim answer is no answer
+    ],
+)
+def test_a_final_answer_records_its_result(
+    final: bool, given: tuple[str, str] | None, expected: tuple[str | None, str | None]
+) -> None:
+    a = appeal("routed")
+    record_answer(a, NOW, final=final, result=given)
+    assert (a.result, (a.characteristic_sources or {}).get("result")) == expected
