@@ -103,13 +103,6 @@ def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
     return start, date.fromordinal(end.toordinal() - 1)
 
 
-class _Due:
-    """Enough of an appeal for `routing.lifecycle.is_overdue_at`."""
-
-    def __init__(self, row: Row) -> None:
-        self.state, self.due_date, self.due_at = row.state, row.due_date, row.due_at
-
-
 def timeliness(row: Row, now: datetime, tz: ZoneInfo) -> str:
     if row.state == "closed" and row.closed_at is not None:
         if row.due_at is not None:
@@ -117,7 +110,9 @@ def timeliness(row: Row, now: datetime, tz: ZoneInfo) -> str:
         return "on_time" if row.closed_at.astimezone(tz).date() <= row.due_date else "late"
     if row.state in AWAITING or row.state == "held":
         today = now.astimezone(tz).date()
-        return "open_overdue" if is_overdue_at(_Due(row), now, today) else "open_in_time"  # type: ignore[arg-type]
+        # A Row has the state, due_date and due_at the life cycle's rule reads.
+        overdue = is_overdue_at(row, now, today)  # type: ignore[arg-type]
+        return "open_overdue" if overdue else "open_in_time"
     return "no_answer_due"
 
 
