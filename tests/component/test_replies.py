@@ -300,3 +300,48 @@ def test_external_command_forwards_to_the_competent_body(gw: Any, capture_relay:
     msgs = mail_for(capture_relay, "oksana@example.org", n=2)
     assert "oblenergo@example.com" in msgs[1].get_body().get_content()
     assert wait_for(lambda: appeal_row(gw, reg_no).state == "forwarded_external")
+
+
+@pytest.mark.parametrize(
+    ("reply", "state", "result", "source"),
+    [
+        ("Дах відремонтовано.", "closed", "explained", "default"),
+        (
+            "#result відмовлено\nУ ремонті відмовлено: будинок на балансі ОСББ.",
+            "closed",
+            "refused",
+            "staff",
+        ),
+        ("#interim\n#result вирішено\nЗаявку прийнято.", "answered", None, None),
+        (
+            "#external oblenergo@example.com мережі обленерго",
+            "forwarded_external",
+            "forwarded",
+            "rule",
+        ),
+    ],
+)
+def test_the_result_of_consideration_is_recorded(
+    gw: Any, capture_relay: Any, reply: str, state: str, result: str | None, source: str | None
+) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(gw, staff_reply(fwd, reply), fwd["Reply-To"], "zhkg-staff@council.example")
+    row = wait_for(lambda: appeal_row(gw, reg_no).state == state and appeal_row(gw, reg_no))
+    assert (row.result, (row.characteristic_sources or {}).get("result")) == (result, source)
+    # Registration recorded the characteristics with their sources.
+    assert row.appeal_type in ("application", "complaint", "proposal")
+    assert (row.characteristic_sources or {})["type"] == "rule"
+
+
+def test_an_unknown_result_word_answers_staff_with_help(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw,
+        staff_reply(fwd, "#result добре\nЗроблено."),
+        fwd["Reply-To"],
+        "zhkg-staff@council.example",
+    )
+    help_msgs = mail_for(capture_relay, "zhkg-staff@council.example", n=2)
+    assert any("#result" in m.get_body().get_content() for m in help_msgs[1:])
+    row = appeal_row(gw, reg_no)
+    assert (row.state, row.result) == ("routed", None)
