@@ -154,6 +154,8 @@ class Appeal(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     privileged_category: Mapped[str | None] = mapped_column(String(60))
     priority: Mapped[int] = mapped_column(Integer, default=0)  # 1 = first-priority (Art. 20)
+    # Days granted by extensions (working days for requests): the term in force is the
+    # base term plus these, counted from `receipt_date` (routing.deadlines.extend).
     extended_days: Mapped[int] = mapped_column(Integer, default=0)
     delivery_failed: Mapped[bool] = mapped_column(Boolean, default=False)
     inbound_id: Mapped[int | None] = mapped_column(BigInteger)  # no FK: avoids a cycle

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage
-from routing.deadlines import ExtensionRefused, WorkCalendar, extend
+from routing.deadlines import ExtensionRefused, WorkCalendar, base_term, extend
 from routing.lifecycle import (
     OPEN_STATES,
     LifecycleError,
@@ -204,14 +204,17 @@ def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) 
         _help(ctx, actor, "формат: #extend <кількість днів> <причина>", thread)
         return ReplyResult("processed", "bad-command")
     today = ctx.now.astimezone(ZoneInfo(ctx.calendar.rules.timezone)).date()
+    kind = as_kind(appeal.kind)
     try:
         new_due = extend(
-            as_kind(appeal.kind),
+            kind,
             appeal.receipt_date,
             appeal.due_date,
             days,
             ctx.calendar,
             requested_on=today,
+            term_so_far=base_term(kind, ctx.calendar.rules) + appeal.extended_days,
+            urgent=appeal.urgent or appeal.due_at is not None,
         )
     except ExtensionRefused as exc:
         ctx.event("extension-refused", appeal_id=appeal.id, actor=actor, days=days, why=str(exc))
@@ -220,7 +223,8 @@ def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) 
     old = appeal.due_date
     appeal.due_date = new_due
     appeal.due_at = None
-    appeal.extended_days = (new_due - appeal.receipt_date).days
+    # Days (working days for requests) granted so far: the next extension adds to them.
+    appeal.extended_days += days
     ctx.event(
         "extended",
         appeal_id=appeal.id,
