@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sql_false
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -258,15 +259,18 @@ class DeliveryAttempt(Base):
 
 
 class ReminderSent(Base):
-    """A reminder or escalation step done for an appeal; the unique key makes it once-only."""
+    """A reminder or escalation step done for an appeal; the unique key makes it once-only.
+    Done means sent, or `skipped`: its time had passed when the scan came to it (a
+    reminder before the due date, after it; a step superseded by a later one)."""
 
     __tablename__ = "reminder_sent"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"))
     step_key: Mapped[str] = mapped_column(String(60))
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was done
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_message.id"))
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
 
     __table_args__ = (UniqueConstraint("appeal_id", "step_key"),)
 
