@@ -35,6 +35,9 @@ class PipelineConfig:
     timezone: str
     instance: Mapping[str, str] = field(default_factory=dict)
     policies: Policies = field(default_factory=Policies)
+    # (code, name) of every department, in settings order: the codes `#redirect` takes,
+    # listed in forwards and help letters.
+    departments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -15,7 +15,9 @@ Appeal states:
   returned            incomplete, sent back to the citizen (Law 393/96-ВР Art. 5)
   not_considered      anonymous or repeated and not considered (Art. 8)
   duplicate           the same text again while the first is open: one appeal
-  forwarded_external  outside the council's competence, sent on (Art. 7)
+  forwarded_external  outside the council's competence, sent on (Art. 7); for a
+                      request, passed to the holder of the information (Law 2939-VI
+                      Art. 22 §3)
 
 Inbound message states: received -> processing (a worker's claim, models.claims) ->
 processed | held | discarded, always with a reason; held ones go back to received when an
