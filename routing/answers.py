@@ -292,7 +292,7 @@ def _redirect(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]
             ctx.session,
             appeal,
             dept,
-            RerouteRequest(actor=actor, source="redirect", topic=topic),
+            RerouteRequest(actor=actor, source="redirect", topic=topic, tell_old=False),
             now=ctx.now,
             notices=ctx.notices,
             view=ctx.view,

@@ -161,6 +161,9 @@ class RerouteRequest:
     source: Literal["redirect", "admin"]
     reason: str = ""
     topic: str | None = None
+    # Tell the old department it is off the hook. A staff `#redirect` says so in its own
+    # confirmation (routing.answers), to the staff member and the department's mailbox.
+    tell_old: bool = True
 
 
 def reroute(
@@ -219,7 +222,7 @@ def reroute(
         reply_token_for=appeal.id,
         attachments=original_attachments(session, appeal),
     )
-    if old is not None and old.id != dept.id:
+    if request.tell_old and old is not None and old.id != dept.id:
         # The old department stops getting reminders for it: say so, and to whom it went.
         notices.add(
             "department/reassigned_away",

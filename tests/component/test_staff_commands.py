@@ -254,3 +254,17 @@ def test_request_extension_on_the_fifth_working_day_is_in_time(env: Env) -> None
     env.staff(a, "#extend 3 обсяг", "publicinfo@council.example")
     # The due date itself (the fifth working day) is still in time.
     assert env.row(a).due_date == date(2026, 11, 18)
+
+
+def test_redirected_request_reaches_the_new_department_as_a_request(env: Env) -> None:
+    a = env.citizen(REQUEST)
+    env.staff(a, "#redirect cnap", "publicinfo@council.example")
+    (fwd,) = env.sent(a, "department/reassigned")
+    assert fwd["To"] == "cnap@council.example"
+    assert "Запит на інформацію передано вам" in text(fwd)
+    assert "----- Текст запиту -----" in text(fwd) and "#holder" in text(fwd)
+    (confirmed,) = env.sent(a, "department/confirmed")
+    assert confirmed["To"] == "publicinfo@council.example"
+    assert env.sent(a, "department/reassigned_away") == []  # the confirmation says it
+    (told,) = env.sent(a, "citizen/redirected")
+    assert "Ваш запит на інформацію" in text(told)
