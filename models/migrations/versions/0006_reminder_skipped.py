@@ -6,7 +6,7 @@ later tick sends it late.
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-12-07 10:00:00
+Create Date: 2026-12-03 12:00:00
 """
 
 import sqlalchemy as sa
