@@ -190,6 +190,7 @@ def measure(app: Any) -> dict[str, Any]:
     return {
         "candidates": first.scanned,
         "queued": first.sent,
+        "skipped": first.skipped,
         "seconds": elapsed,
         "py_peak_mb": peak / 2**20,
         "rss_growth_mb": (rss.peak - rss.base) / 2**20,
@@ -245,7 +246,8 @@ def run_one(label: str, url: str, rows: int, tmp: Path) -> None:
     )
     m = measure(app)
     print(
-        f"[{label}] scan: {m['candidates']:,} candidates, {m['queued']:,} steps claimed, "
+        f"[{label}] scan: {m['candidates']:,} candidates, {m['queued']:,} steps claimed "
+        f"and queued, {m['skipped']:,} passed steps recorded as skipped, "
         f"{m['seconds']:.1f} s ({m['candidates'] / m['seconds']:,.0f} candidates/s); "
         f"Python peak {m['py_peak_mb']:.1f} MB (tracemalloc), "
         f"peak RSS growth during the scan {m['rss_growth_mb']:.1f} MB (/proc/self/statm)"

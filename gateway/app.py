@@ -79,6 +79,17 @@ class App:
     def pipeline_config(self) -> PipelineConfig:
         s = self.settings
         intake = {a.lower(): d.code for d in s.departments for a in d.intake_addresses}
+        # The public-information office: the department whose intake address is one of the
+        # request addresses. Every request goes there, however it arrived.
+        info_addresses = {a.lower() for a in s.routing.info_request_addresses}
+        info_office = next(
+            (
+                d.code
+                for d in s.departments
+                if info_addresses & {a.lower() for a in d.intake_addresses}
+            ),
+            None,
+        )
         # The gateway's own addresses: its From and the addresses only it reads. Department
         # mailboxes are people's mailboxes (staff answer from them), never "ours".
         staff = {d.email.lower() for d in s.departments}
@@ -105,6 +116,7 @@ class App:
                 topics=dict(s.routing.topics),
                 department_by_intake=intake,
                 districts=tuple(s.routing.districts),
+                info_request_code=info_office,
             ),
             screening=ScreeningContext(
                 our_addresses=frozenset(ours),
@@ -128,6 +140,7 @@ class App:
                 "name_en": s.instance.name_en,
                 "admin_email": s.instance.admin_email,
             },
+            departments=tuple((d.code, d.name) for d in s.departments),
         )
 
     def pipeline_deps(self) -> PipelineDeps:

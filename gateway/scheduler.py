@@ -33,7 +33,12 @@ def tick(app: App) -> ScanResult:
         admin_email=app.settings.instance.admin_email,
     )
     if result.sent:
-        log.info("tick: %d candidate(s), %d reminder(s) queued", result.scanned, result.sent)
+        log.info(
+            "tick: %d candidate(s), %d reminder(s) queued, %d skipped",
+            result.scanned,
+            result.sent,
+            result.skipped,
+        )
         app.wakeup_sender.set()
     purge_raw(app)
     return result

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sql_false
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -154,6 +155,8 @@ class Appeal(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     privileged_category: Mapped[str | None] = mapped_column(String(60))
     priority: Mapped[int] = mapped_column(Integer, default=0)  # 1 = first-priority (Art. 20)
+    # Days granted by extensions (working days for requests): the term in force is the
+    # base term plus these, counted from `receipt_date` (routing.deadlines.extend).
     extended_days: Mapped[int] = mapped_column(Integer, default=0)
     delivery_failed: Mapped[bool] = mapped_column(Boolean, default=False)
     inbound_id: Mapped[int | None] = mapped_column(BigInteger)  # no FK: avoids a cycle
@@ -271,15 +274,18 @@ class DeliveryAttempt(Base):
 
 
 class ReminderSent(Base):
-    """A reminder or escalation step done for an appeal; the unique key makes it once-only."""
+    """A reminder or escalation step done for an appeal; the unique key makes it once-only.
+    Done means sent, or `skipped`: its time had passed when the scan came to it (a
+    reminder before the due date, after it; a step superseded by a later one)."""
 
     __tablename__ = "reminder_sent"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"))
     step_key: Mapped[str] = mapped_column(String(60))
-    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was done
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_message.id"))
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_false())
 
     __table_args__ = (UniqueConstraint("appeal_id", "step_key"),)
 

@@ -11,12 +11,20 @@ happens (they are documented in the forward's footer):
   2939-VI Art. 20) and the citizen is told; a refused extension is explained to staff;
 - `#redirect <department>`: wrong department; re-routed, forwarded again, the citizen told;
   the correction is kept as a training label;
-- `#external <address> <reason>`: outside the council's competence; forwarded to the
-  competent body and the citizen told (Art. 7: within 5 days);
+- `#external <address> <reason>` (appeals): outside the council's competence; forwarded to
+  the competent body and the citizen told (Art. 7: within 5 days);
+- `#holder <address> <reason>` (information requests): we do not hold the information;
+  the request goes to its holder and the requester is told (Law 2939-VI Art. 22 §3: within
+  5 working days);
 - `#result <вирішено|роз'яснено|відмовлено>` beside a final answer: its result of
   consideration for the register (resolved / explained / refused); without it a final
   answer is recorded as explained, with source "default";
 - anything else starting with `#`: answered with the list of commands; nothing changes.
+
+Every command carried out is confirmed to the staff member who gave it and to the
+department's mailbox (`department/confirmed`); one that is not gets the help letter
+(`department/command_help`) with the reason as a code, which the templates put into words
+in the letter's language.
 
 From the citizen: a follow-up, attached to the appeal and forwarded to the department.
 With `replies.relay = "review"`, department answers wait for an admin instead of going out.
@@ -35,7 +43,14 @@ from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage
 from routing.characteristics import parse_result
-from routing.deadlines import ExtensionRefused, WorkCalendar, extend
+from routing.deadlines import (
+    ExtensionRefused,
+    WorkCalendar,
+    base_term,
+    extend,
+    forward_deadline,
+)
+from routing.letters import letter
 from routing.lifecycle import (
     OPEN_STATES,
     LifecycleError,
@@ -91,7 +106,7 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
     for c in [c for c in commands if c.name.lower() == "result"]:
         code = parse_result(" ".join(c.args))
         if code is None:
-            _help(ctx, actor, "#result: вирішено, роз'яснено або відмовлено", thread)
+            _help(ctx, actor, {"code": "result-format"}, thread)
             return ReplyResult("processed", "bad-command")
         result = (code, "staff")
         commands.remove(c)
@@ -99,16 +114,25 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
         return _answer(ctx, actor, text, final=True, result=result)
     cmd = commands[0]
     name = cmd.name.lower()
+    request = appeal.kind == "info_request"
     if name == "interim":
         return _answer(ctx, actor, text, final=False)
     if name == "extend":
         return _extend(ctx, actor, cmd.args, thread)
     if name == "redirect":
         return _redirect(ctx, actor, cmd.args, thread)
-    if name == "external":
-        return _external(ctx, actor, cmd.args, text, thread)
+    if name == "external" and not request:
+        return _external(ctx, actor, cmd.args, thread)
+    if name == "holder" and request:
+        return _holder(ctx, actor, cmd.args, thread)
+    if name in ("external", "holder"):
+        # Each law has its own way out: Art. 7 of Law 393/96-ВР forwards an appeal to the
+        # competent body, Art. 22 §3 of Law 2939-VI passes a request to the holder.
+        code = "command-for-appeals" if name == "external" else "command-for-requests"
+        _help(ctx, actor, {"code": code, "command": name}, thread)
+        return ReplyResult("processed", "bad-command")
     ctx.event("command-unknown", appeal_id=appeal.id, actor=actor, command=name)
-    _help(ctx, actor, f"невідома команда #{name}", thread)
+    _help(ctx, actor, {"code": "unknown-command", "command": name}, thread)
     return ReplyResult("processed", "unknown-command")
 
 
@@ -122,7 +146,7 @@ def _answer(
 ) -> ReplyResult:
     appeal = ctx.appeal
     if not text.strip() and not ctx.parsed.attachments:
-        _help(ctx, actor, "відповідь порожня", [])
+        _help(ctx, actor, {"code": "empty-answer"}, [])
         return ReplyResult("processed", "empty-answer")
     kind = "final" if final else "interim"
     ctx.event(
@@ -153,6 +177,8 @@ def _answer(
         event=ctx.event,
         result=result,
     )
+    if not final:
+        _confirm(ctx, actor, {"command": "interim"}, [ctx.parsed.message_id or ""])
     return ReplyResult("processed", f"answer-{kind}")
 
 
@@ -173,7 +199,7 @@ def relay_answer(
     context = {**view(appeal), "answer": {"text": text.strip(), "final": final}}
     if appeal.citizen_email:
         notices.add(
-            "citizen/answer",
+            letter("citizen/answer", appeal.kind),
             to=[appeal.citizen_email],
             context=context,
             appeal_id=appeal.id,
@@ -197,7 +223,7 @@ def relay_answer(
     for member in members:
         if member is not appeal and member.citizen_email:
             notices.add(
-                "citizen/answer",
+                letter("citizen/answer", member.kind),
                 to=[member.citizen_email],
                 context={**view(member), "answer": {"text": text.strip(), "final": final}},
                 appeal_id=member.id,
@@ -224,43 +250,51 @@ def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) 
         if days <= 0 or not reason:
             raise ValueError
     except (IndexError, ValueError):
-        _help(ctx, actor, "формат: #extend <кількість днів> <причина>", thread)
+        _help(ctx, actor, {"code": "extend-format"}, thread)
         return ReplyResult("processed", "bad-command")
     today = ctx.now.astimezone(ZoneInfo(ctx.calendar.rules.timezone)).date()
+    kind = as_kind(appeal.kind)
+    # The term in force, counted from receipt: the base term plus what was granted before.
+    term = base_term(kind, ctx.calendar.rules) + appeal.extended_days
     try:
         new_due = extend(
-            as_kind(appeal.kind),
+            kind,
             appeal.receipt_date,
             appeal.due_date,
             days,
             ctx.calendar,
             requested_on=today,
+            term_so_far=term,
+            urgent=appeal.urgent or appeal.due_at is not None,
         )
     except ExtensionRefused as exc:
-        ctx.event("extension-refused", appeal_id=appeal.id, actor=actor, days=days, why=str(exc))
-        _help(ctx, actor, f"продовження неможливе: {exc}", thread)
+        ctx.event("extension-refused", appeal_id=appeal.id, actor=actor, days=days, why=exc.code)
+        _help(ctx, actor, {"code": f"extend-{exc.code}", **exc.params}, thread)
         return ReplyResult("processed", "extension-refused")
     old = appeal.due_date
     appeal.due_date = new_due
     appeal.due_at = None
-    appeal.extended_days = (new_due - appeal.receipt_date).days
+    # Days (working days for requests) granted so far: the next extension adds to them.
+    appeal.extended_days += days
     ctx.event(
         "extended",
         appeal_id=appeal.id,
         actor=actor,
         old_due=old.isoformat(),
         new_due=new_due.isoformat(),
+        term=term + days,
         reason=reason,
     )
     if appeal.citizen_email:
         ctx.notices.add(
-            "citizen/extended",
+            letter("citizen/extended", appeal.kind),
             to=[appeal.citizen_email],
             context={**ctx.view(appeal), "extension": {"reason": reason}},
             appeal_id=appeal.id,
             language=appeal.language,
             reply_token_for=appeal.id,
         )
+    _confirm(ctx, actor, {"command": "extend", "term": term + days, "reason": reason}, thread)
     return ReplyResult("processed", "extended")
 
 
@@ -271,35 +305,41 @@ def _redirect(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]
         select(Department).where(Department.code == code, Department.active.is_(True))
     ).first()
     if dept is None:
-        _help(ctx, actor, f"невідомий підрозділ «{code}»", thread)
+        _help(ctx, actor, {"code": "unknown-department", "department": code}, thread)
         return ReplyResult("processed", "bad-command")
     # An optional topic after the code labels the topic as well.
     topic = args[1].strip().lower() if len(args) > 1 else None
+    previous = appeal.department  # the confirmation goes to the department that asked
     try:
         reroute(
             ctx.session,
             appeal,
             dept,
-            RerouteRequest(actor=actor, source="redirect", topic=topic),
+            RerouteRequest(actor=actor, source="redirect", topic=topic, tell_old=False),
             now=ctx.now,
             notices=ctx.notices,
             view=ctx.view,
         )
     except LifecycleError:
-        _help(ctx, actor, "звернення вже закрите, перенаправити неможливо", thread)
+        _help(ctx, actor, {"code": "redirect-closed"}, thread)
         return ReplyResult("processed", "bad-command")
+    _confirm(ctx, actor, {"command": "redirect"}, thread, department=previous)
     return ReplyResult("processed", "redirected")
 
 
-def _external(
-    ctx: AnswerContext, actor: str, args: list[str], text: str, thread: list[str]
-) -> ReplyResult:
-    appeal = ctx.appeal
+def _address_and_reason(args: list[str]) -> tuple[str, str] | None:
     address = args[0].strip("<>") if args else ""
     reason = " ".join(args[1:]).strip()
-    if not _EMAIL.match(address) or not reason:
-        _help(ctx, actor, "формат: #external <адреса органу> <причина>", thread)
+    return (address, reason) if _EMAIL.match(address) and reason else None
+
+
+def _external(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) -> ReplyResult:
+    appeal = ctx.appeal
+    parsed = _address_and_reason(args)
+    if parsed is None:
+        _help(ctx, actor, {"code": "external-format"}, thread)
         return ReplyResult("processed", "bad-command")
+    address, reason = parsed
     context = {**ctx.view(appeal), "external": {"address": address, "reason": reason}}
     ctx.notices.add(
         "external/forward",
@@ -320,10 +360,95 @@ def _external(
         )
     move(appeal, "forwarded_external", ctx.now)
     ctx.event("forwarded-external", appeal_id=appeal.id, actor=actor, reason=reason)
+    _confirm(ctx, actor, {"command": "external", "address": address, "reason": reason}, thread)
     return ReplyResult("processed", "forwarded-external")
 
 
-def _help(ctx: AnswerContext, actor: str, problem: str, thread: list[str]) -> None:
+def _holder(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) -> ReplyResult:
+    """Law 2939-VI Art. 22 §3: a body that does not hold the information but knows who does
+    passes the request to that holder within 5 working days and tells the requester."""
+    appeal = ctx.appeal
+    parsed = _address_and_reason(args)
+    if parsed is None:
+        _help(ctx, actor, {"code": "holder-format"}, thread)
+        return ReplyResult("processed", "bad-command")
+    address, reason = parsed
+    today = ctx.now.astimezone(ZoneInfo(ctx.calendar.rules.timezone)).date()
+    by = forward_deadline("info_request", appeal.receipt_date, ctx.calendar)
+    context = {**ctx.view(appeal), "holder": {"address": address, "reason": reason}}
+    ctx.notices.add(
+        "external/info_holder",
+        to=[address],
+        context=context,
+        appeal_id=appeal.id,
+        attachments=original_attachments(ctx.session, appeal),
+        automatic=False,
+    )
+    if appeal.citizen_email:
+        ctx.notices.add(
+            "citizen/info_passed",
+            to=[appeal.citizen_email],
+            context=context,
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+        )
+    move(appeal, "forwarded_external", ctx.now)
+    # Late is still passed on (the requester is better served than by silence); the event
+    # keeps the fact for the reports.
+    late = today > by
+    ctx.event(
+        "passed-to-holder",
+        appeal_id=appeal.id,
+        actor=actor,
+        reason=reason,
+        deadline=by.isoformat(),
+        late=late,
+    )
+    _confirm(
+        ctx,
+        actor,
+        {
+            "command": "holder",
+            "address": address,
+            "reason": reason,
+            "forward_by": by.strftime("%d.%m.%Y"),
+            "late": late,
+        },
+        thread,
+    )
+    return ReplyResult("processed", "passed-to-holder")
+
+
+def _staff_recipients(actor: str, dept: Department | None) -> list[str]:
+    """The staff member who wrote, and the department's mailbox when that is another
+    address: the department's own record of what was done on its behalf."""
+    out = [actor]
+    if dept is not None and dept.email.lower() != actor.lower():
+        out.append(dept.email)
+    return out
+
+
+def _confirm(
+    ctx: AnswerContext,
+    actor: str,
+    confirmed: dict[str, Any],
+    thread: list[str],
+    *,
+    department: Department | None = None,
+) -> None:
+    dept = department if department is not None else ctx.appeal.department
+    ctx.notices.add(
+        "department/confirmed",
+        to=_staff_recipients(actor, dept),
+        context={**ctx.view(ctx.appeal), "confirmed": confirmed},
+        appeal_id=ctx.appeal.id,
+        reply_token_for=ctx.appeal.id,
+        thread_with=[m for m in thread if m],
+    )
+
+
+def _help(ctx: AnswerContext, actor: str, problem: dict[str, Any], thread: list[str]) -> None:
     ctx.notices.add(
         "department/command_help",
         to=[actor],

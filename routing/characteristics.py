@@ -62,6 +62,10 @@ RESULT_WORDS = {
     "вирішено": "resolved",
     "роз'яснено": "explained",
     "відмовлено": "refused",
+    # The English letters name the results in English; staff may type either.
+    "resolved": "resolved",
+    "explained": "explained",
+    "refused": "refused",
 }
 DEFAULT_RESULT = "explained"
 

@@ -37,6 +37,9 @@ class PipelineConfig:
     instance: Mapping[str, str] = field(default_factory=dict)
     policies: Policies = field(default_factory=Policies)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    # (code, name) of every department, in settings order: the codes `#redirect` takes,
+    # listed in forwards and help letters.
+    departments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

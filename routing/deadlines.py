@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -142,7 +142,17 @@ class Due:
 
 
 class ExtensionRefused(Exception):
-    """An extension the law does not allow; the message says why, for the staff member."""
+    """An extension the law does not allow.
+
+    `code` names the reason and `params` its figures, so that the letter telling the staff
+    member why can say it in the letter's own language (templates/*/department/_problem.j2);
+    `str()` is an English sentence for the event log.
+    """
+
+    def __init__(self, code: str, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def legal_receipt_date(received_at: datetime, cal: WorkCalendar) -> date:
@@ -179,6 +189,12 @@ def compute_due(
     return Due(receipt, due, None, f"info-{rules.info_working_days}wd")
 
 
+def base_term(kind: Kind, rules: DeadlineRules) -> int:
+    """The term before any extension: calendar days for appeals (Art. 20), working days
+    for requests (Law 2939-VI Art. 20 §1)."""
+    return rules.appeal_days if kind == "appeal" else rules.info_working_days
+
+
 def extend(
     kind: Kind,
     receipt_date: date,
@@ -187,42 +203,68 @@ def extend(
     cal: WorkCalendar,
     *,
     requested_on: date,
+    term_so_far: int | None = None,
     urgent: bool = False,
 ) -> date:
     """The new due date, or ExtensionRefused.
 
-    Appeals: calendar days added; never more than `max_total_days` (45) from receipt in
-    total (Art. 20), and only while the term is running. Requests: working days added, never
-    beyond `info_extended_working_days` (20) from receipt, and only when the requester is
-    told within the first `info_working_days` (5) working days (Law 2939-VI Art. 20 §4);
+    The term is counted from the receipt date, never from the current due date: a due
+    date that was moved off a weekend (Civil Code Art. 254 §5) would otherwise lend the
+    extension the days of that weekend. `term_so_far` is the term in force, in the kind's
+    units (the base term plus extensions already granted); by default the base term.
+
+    Appeals: the new term is `term_so_far + extra_days` calendar days from receipt, at most
+    `max_total_days` (45, Art. 20); its last day, when a day off, moves to the next working
+    day (Civil Code Art. 254 §5). Only while the term is running.
+    Requests: the new term is `term_so_far + extra_days` working days from receipt, at most
+    `info_extended_working_days` (20), and only while the requester can still be told
+    within the first `info_working_days` (5) working days (Law 2939-VI Art. 20 §4);
     48-hour requests cannot be extended.
     """
     rules = cal.rules
+    term = base_term(kind, rules) if term_so_far is None else term_so_far
     if extra_days <= 0:
-        raise ExtensionRefused("the extension must be a positive number of days")
+        raise ExtensionRefused(
+            "not-positive", "the extension must be a positive number of days", days=extra_days
+        )
     if requested_on > current_due:
-        raise ExtensionRefused("the term has already expired")
+        raise ExtensionRefused(
+            "expired", "the term has already expired", due=current_due.strftime("%d.%m.%Y")
+        )
+    total = term + extra_days
     if kind == "appeal":
-        new_due = current_due + timedelta(days=extra_days)
-        total = (new_due - receipt_date).days
         if total > rules.max_total_days:
             raise ExtensionRefused(
-                f"{total} days in total; the law allows at most {rules.max_total_days}"
+                "too-long",
+                f"{total} days in total; the law allows at most {rules.max_total_days}",
+                total=total,
+                limit=rules.max_total_days,
+                unit="days",
+                most=rules.max_total_days - term,
             )
-        return new_due
+        return cal.on_or_after(receipt_date + timedelta(days=total))
     if urgent:
-        raise ExtensionRefused("a 48-hour request cannot be extended")
+        raise ExtensionRefused("urgent", "a 48-hour request cannot be extended")
     notice_by = cal.add_working_days(receipt_date, rules.info_working_days)
     if requested_on > notice_by:
-        raise ExtensionRefused("the requester must be told within the first 5 working days")
-    new_due = cal.add_working_days(current_due, extra_days)
-    total = cal.working_days_between(receipt_date, new_due)
+        raise ExtensionRefused(
+            "notice-late",
+            f"the requester must be told within the first {rules.info_working_days} working days",
+            days=rules.info_working_days,
+            by=notice_by.strftime("%d.%m.%Y"),
+        )
     if total > rules.info_extended_working_days:
         raise ExtensionRefused(
+            "too-long",
             f"{total} working days in total; the law allows at most "
-            f"{rules.info_extended_working_days}"
+            f"{rules.info_extended_working_days}",
+            total=total,
+            limit=rules.info_extended_working_days,
+            unit="working-days",
+            most=rules.info_extended_working_days - term,
         )
-    return new_due
+    # Working days from receipt always end on a working day: nothing to move.
+    return cal.add_working_days(receipt_date, total)
 
 
 def forward_deadline(kind: Kind, receipt_date: date, cal: WorkCalendar) -> date:

@@ -1,5 +1,8 @@
 """Which department answers an appeal: rules an admin controls, in a fixed order.
 
+0. `info-request`: a public-information request goes to the public-information office
+   (the department whose intake address is a request address), however it arrived: the
+   office keeps the Law 2939-VI procedure and its working-day terms.
 1. `address`: the citizen wrote to a department's own intake address: that department.
 2. `learned`: the classifier's label, if its confidence reaches `min_confidence`, looked up
    in the (label, district) -> department rules an admin applied from `appeals routing
@@ -28,6 +31,7 @@ class RoutingConfig:
     topics: Mapping[str, str]
     department_by_intake: Mapping[str, str]  # lower-cased address -> department code
     districts: tuple[str, ...] = ()
+    info_request_code: str | None = None  # the public-information office, if there is one
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,10 @@ def route(
     *,
     district: str | None = None,
     learned: LearnedLookup | None = None,
+    kind: str = "appeal",
 ) -> RoutingDecision:
+    if kind == "info_request" and cfg.info_request_code is not None:
+        return RoutingDecision(cfg.info_request_code, "info-request", "kind:info_request")
     for rcpt in recipients:
         code = cfg.department_by_intake.get(rcpt.lower())
         if code is not None:
@@ -88,6 +95,7 @@ def decide_route(
     prediction: Prediction | None,
     cfg: RoutingConfig,
     district: str | None,
+    kind: str = "appeal",
 ) -> RoutingDecision:
     """`route` with the learned rules in force in the database."""
     return route(
@@ -96,4 +104,5 @@ def decide_route(
         cfg,
         district=district,
         learned=lambda label, where: learned_department(session, label, where),
+        kind=kind,
     )

@@ -15,7 +15,9 @@ Appeal states:
   returned            incomplete, sent back to the citizen (Law 393/96-ВР Art. 5)
   not_considered      anonymous or repeated and not considered (Art. 8)
   duplicate           the same text again while the first is open: one appeal
-  forwarded_external  outside the council's competence, sent on (Art. 7)
+  forwarded_external  outside the council's competence, sent on (Art. 7); for a
+                      request, passed to the holder of the information (Law 2939-VI
+                      Art. 22 §3)
 
 Inbound message states: received -> processing (a worker's claim, models.claims) ->
 processed | held | discarded, always with a reason; held ones go back to received when an
@@ -185,6 +187,9 @@ class RerouteRequest:
     source: Literal["redirect", "admin"]
     reason: str = ""
     topic: str | None = None
+    # Tell the old department it is off the hook. A staff `#redirect` says so in its own
+    # confirmation (routing.answers), to the staff member and the department's mailbox.
+    tell_old: bool = True
 
 
 def reroute(
@@ -243,7 +248,7 @@ def reroute(
         reply_token_for=appeal.id,
         attachments=original_attachments(session, appeal),
     )
-    if old is not None and old.id != dept.id:
+    if request.tell_old and old is not None and old.id != dept.id:
         # The old department stops getting reminders for it: say so, and to whom it went.
         notices.add(
             "department/reassigned_away",

@@ -37,6 +37,7 @@ from routing.deadlines import (
 )
 from routing.departments import RoutingDecision, decide_route
 from routing.features import appeal_district, appeal_text, model_text, routing_context
+from routing.letters import letter
 from routing.lifecycle import OPEN_STATES, Outcome, move, new_appeal, record_event
 from routing.mail import ParsedMail
 from routing.numbering import Kind, allocate_number, detect_kind, is_urgent_request
@@ -126,7 +127,7 @@ def place(
         if deps.classify is not None
         else None
     )
-    decision = decide_route(session, recipients, prediction, cfg.routing, district)
+    decision = decide_route(session, recipients, prediction, cfg.routing, district, facts.kind)
     dept = session.scalars(
         select(Department).where(Department.code == decision.department_code)
     ).one()
@@ -280,7 +281,7 @@ class CitizenLetters:
         if not self.ok:
             return
         self.notices.add(
-            kind,
+            letter(kind, self.appeal.kind),
             to=[self.appeal.citizen_email or ""],
             context={**self.view, **(extra or {})},
             appeal_id=self.appeal.id,
@@ -344,7 +345,7 @@ def dispose(
             appeal.department_id = leader.department_id
             return Outcome("processed", "mass-member", appeal.id)
     notices.add(
-        "department/assigned",
+        letter("department/assigned", appeal.kind),
         to=[dept.email],
         context={**view, "repeat": {"status": repeat.status, "size": repeat.mass_size}},
         appeal_id=appeal.id,

@@ -4,8 +4,9 @@ each step exactly once.
 The scan walks open appeals whose due date is near or past, in (due_date, id) order and in
 batches (keyset pagination over a partial index of the appeals awaiting an answer), so it
 never loads all appeals into memory and never reads closed ones. For each candidate it
-asks the pure plan (`routing.reminders.steps_due`) which steps are due, given the steps
-already recorded in `reminder_sent`.
+asks the pure plan (`routing.reminders.steps_now`) which steps are due and which have
+passed, given the steps already recorded in `reminder_sent`. Passed steps are recorded
+with `skipped` set and no message, so they are never sent late.
 
 Step keys carry the due date they were planned for (`before-5@2026-03-02`), so an
 extension starts a fresh plan for the new date and nothing planned for the old one repeats.
@@ -39,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AWAITING_ANSWER, Appeal, Department, ReminderSent
 from routing.deadlines import WorkCalendar
 from routing.ports import Clock, NoticeSink
-from routing.reminders import ReminderPlan, ReminderStep, steps_due, within_window
+from routing.reminders import ReminderPlan, ReminderStep, steps_now, within_window
 
 BATCH = 500
 
@@ -48,6 +49,7 @@ BATCH = 500
 class ScanResult:
     scanned: int
     sent: int
+    skipped: int = 0
 
 
 def stored_key(step: ReminderStep, due_date: date) -> str:
@@ -57,7 +59,7 @@ def stored_key(step: ReminderStep, due_date: date) -> str:
 
 
 def _claim_steps(
-    session: Session, keys: list[tuple[int, str]], now: datetime
+    session: Session, keys: list[tuple[int, str]], now: datetime, *, skipped: bool = False
 ) -> set[tuple[int, str]]:
     """Insert step rows, skipping existing ones; returns the rows this call inserted.
 
@@ -75,7 +77,8 @@ def _claim_steps(
         .returning(table.c.appeal_id, table.c.step_key)
     )
     res = session.connection().execute(
-        stmt, [{"appeal_id": a, "step_key": k, "sent_at": now} for a, k in keys]
+        stmt,
+        [{"appeal_id": a, "step_key": k, "sent_at": now, "skipped": skipped} for a, k in keys],
     )
     return {(a, k) for a, k in res}
 
@@ -139,7 +142,7 @@ def scan(
     horizon = today + timedelta(days=max(plan.before_due_days, default=0))
     with sessions() as session:
         digest_depts = set(session.scalars(select(Department.id).where(Department.digest)))
-    scanned = sent = 0
+    scanned = sent = skipped = 0
     digests: dict[int, list[tuple[int, ReminderStep, str]]] = defaultdict(list)
     after: tuple[date, int] | None = None
     while True:
@@ -160,15 +163,20 @@ def scan(
                 if for_due == due_of[aid]:
                     done[aid].add(key)
             pending: list[tuple[Candidate, ReminderStep]] = []
+            passed: list[tuple[int, str]] = []
             for c in batch:
-                steps = steps_due(
-                    plan, due_date=c.due_date, now=now, cal=cal, tz=tz, already_sent=done[c.id]
+                steps = steps_now(
+                    plan, due_date=c.due_date, now=now, cal=cal, tz=tz, recorded=done[c.id]
                 )
-                for step in steps:
+                passed += [(c.id, stored_key(st, c.due_date)) for st in steps.skip]
+                for step in steps.send:
                     if c.department_id in digest_depts and step.kind != "escalation":
                         digests[c.department_id].append((c.id, step, stored_key(step, c.due_date)))
                     elif c.department_id is not None:
                         pending.append((c, step))
+            # Recorded in the same transaction as the batch's messages: a skipped step is as
+            # done as a sent one.
+            skipped += len(_claim_steps(session, passed, now, skipped=True))
             if not pending:
                 continue
             # Claim all of the batch's steps in one statement; only what we got back is ours
@@ -191,7 +199,7 @@ def scan(
                 sent += 1
     if digests:
         sent += _send_digests(sessions, digests, now, today, notifier_for, view)
-    return ScanResult(scanned, sent)
+    return ScanResult(scanned, sent, skipped)
 
 
 def _send_step(

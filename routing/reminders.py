@@ -7,12 +7,18 @@ For a due date D the plan is:
   `escalate_after_overdue_days`).
 
 Steps are sent only inside the sending window (working hours, and working days when
-`working_days_only`). A step that falls outside the window is sent at the next opening, never
-skipped. Catch-up (after a weekend, a holiday or downtime): every pending escalation is sent,
-but of several pending reminders of the same kind only the latest one goes out — "due in
-1 day" after "due in 5 days" on the same morning would be noise, and the latest one carries
-the current state. The steps it supersedes are not sent later. The scan records what was
-sent per due date, so an extension starts a fresh plan.
+`working_days_only`). A step that falls outside the window is sent at the next opening,
+unless its time has passed by then. Catch-up (after a weekend, a holiday or downtime) never
+sends a step late:
+- a reminder before the due date (`before-N`, `due-0`) is pointless once the date has gone:
+  "N days left" with N below zero tells the department nothing the overdue reminder does
+  not; after the due date it is skipped;
+- of several reminders of the same kind only the latest one goes out — "due in 1 day" after
+  "due in 5 days" on the same morning would be noise, and the latest one carries the current
+  state; the earlier ones are skipped;
+- every pending escalation is sent.
+Skipped steps are recorded like sent ones (`StepsNow.skip`), so no later tick sends them.
+The scan records steps per due date, so an extension starts a fresh plan.
 """
 
 from __future__ import annotations
@@ -69,6 +75,49 @@ def within_window(now: datetime, plan: ReminderPlan, cal: WorkCalendar, tz: Zone
     return plan.window_start <= local.time() < plan.window_end
 
 
+@dataclass(frozen=True)
+class StepsNow:
+    """What to do now: steps to send, and steps whose time has passed, to record as
+    skipped so that no later tick sends them."""
+
+    send: list[ReminderStep]
+    skip: list[ReminderStep]
+
+
+def steps_now(
+    plan: ReminderPlan,
+    *,
+    due_date: date,
+    now: datetime,
+    cal: WorkCalendar,
+    tz: ZoneInfo,
+    recorded: set[str],
+) -> StepsNow:
+    """The steps to send now and the ones to skip (both empty outside the window), given
+    the step keys already recorded (sent or skipped) for this due date."""
+    if not within_window(now, plan, cal, tz):
+        return StepsNow([], [])
+    today = now.astimezone(tz).date()
+    planned = planned_steps(plan, due_date, today)
+    # The latest planned step of each kind: an earlier one of its kind is superseded,
+    # whether the latest is still pending or was sent on an earlier tick.
+    latest = {s.kind: s.key for s in planned}
+    send: list[ReminderStep] = []
+    skip: list[ReminderStep] = []
+    for step in planned:
+        if step.key in recorded:
+            continue
+        if step.kind == "escalation":
+            send.append(step)
+        elif step.kind == "reminder" and today > due_date:
+            skip.append(step)  # a reminder before the due date, after it
+        elif latest[step.kind] != step.key:
+            skip.append(step)  # superseded by a later step of its kind
+        else:
+            send.append(step)
+    return StepsNow(send, skip)
+
+
 def steps_due(
     plan: ReminderPlan,
     *,
@@ -76,27 +125,7 @@ def steps_due(
     now: datetime,
     cal: WorkCalendar,
     tz: ZoneInfo,
-    already_sent: set[str],
+    recorded: set[str],
 ) -> list[ReminderStep]:
-    """The steps to send now (empty outside the window), after the catch-up rule."""
-    if not within_window(now, plan, cal, tz):
-        return []
-    today = now.astimezone(tz).date()
-    planned = planned_steps(plan, due_date, today)
-    # A step counts as done once a later step of its kind has been sent: the catch-up below
-    # sends only the latest reminder of a kind, and the ones it passed over must not follow
-    # on the next tick (they are not recorded, only superseded).
-    last_sent = {s.kind: i for i, s in enumerate(planned) if s.key in already_sent}
-    pending = [
-        s
-        for i, s in enumerate(planned)
-        if s.key not in already_sent and (s.kind == "escalation" or i > last_sent.get(s.kind, -1))
-    ]
-    latest: dict[str, ReminderStep] = {}
-    out = []
-    for step in pending:
-        if step.kind == "escalation":
-            out.append(step)
-        else:
-            latest[step.kind] = step  # date order: the last one wins
-    return out + list(latest.values())
+    """The steps to send now (`steps_now(...).send`)."""
+    return steps_now(plan, due_date=due_date, now=now, cal=cal, tz=tz, recorded=recorded).send

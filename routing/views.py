@@ -38,13 +38,15 @@ def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) ->
             "citizen_address": appeal.citizen_address or "",
             "citizen_phone": appeal.citizen_phone or "",
             "priority": appeal.priority,
+            "extended_days": appeal.extended_days or 0,
             "privileged_category": appeal.privileged_category,
         },
         "department": (
-            {"code": dept.code, "name": dept.name, "email": dept.email}
+            {"code": dept.code, "name": dept.name, "email": dept.email, "triage": dept.is_triage}
             if dept is not None
-            else {"code": "", "name": "", "email": ""}
+            else {"code": "", "name": "", "email": "", "triage": False}
         ),
+        "departments": [{"code": code, "name": name} for code, name in cfg.departments],
     }
 
 

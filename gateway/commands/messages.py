@@ -76,7 +76,7 @@ def check_message(app: App, raw: bytes) -> dict[str, Any]:
     prediction = app.classify(model_text(parsed), context)
     report["prediction"] = asdict(prediction) if prediction else None
     with app.sessions() as session:
-        decision = decide_route(session, recipients, prediction, cfg.routing, district)
+        decision = decide_route(session, recipients, prediction, cfg.routing, district, kind)
     report["routing"] = asdict(decision)
     return report
 

@@ -189,7 +189,8 @@ class Notifier:
         if refs:
             headers["In-Reply-To"] = refs[-1]
             headers["References"] = " ".join(refs)
-        headers["Auto-Submitted"] = "auto-replied" if kind == "citizen/ack" else "auto-generated"
+        acknowledgement = kind in ("citizen/ack", "citizen/info_ack")
+        headers["Auto-Submitted"] = "auto-replied" if acknowledgement else "auto-generated"
         headers["X-Auto-Response-Suppress"] = "All"
         headers[LOOP_HEADER] = f"{self.config.instance_id}; kind={kind}"
         raw = build_message(

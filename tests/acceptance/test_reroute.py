@@ -46,8 +46,9 @@ def test_reroute_by_the_admin_carries_the_history_and_tells_everyone(gateway: Ga
         "zhkg-staff@council.example",
         [str(fwd.msg["Reply-To"])],
     )
-    (interim,) = gateway.wait_letters(1)
-    assert interim.rcpt == "maria.kovalenko@ukr.net"
+    out = by_rcpt(gateway.wait_letters(2))  # the interim answer, and its confirmation
+    assert "Проміжна" in out["maria.kovalenko@ukr.net"].subject
+    assert "#interim виконано" in out["zhkg-staff@council.example"].subject
     gateway.cli("appeal", "reroute", ack.reg_no, "social", "дах", "аварійного", "будинку")
     out = by_rcpt(gateway.wait_letters(3))
     new = out["social-staff@council.example"]
@@ -74,5 +75,8 @@ def test_a_staff_redirect_does_the_same(gateway: Gateway) -> None:
     )
     out = by_rcpt(gateway.wait_letters(3))
     assert "зупинка без даху" in out["transport-staff@council.example"].text
-    assert "транспорту" in out["zhkg-staff@council.example"].text
+    # The old department's word that it is off the hook is the confirmation of its command.
+    confirmed = out["zhkg-staff@council.example"]
+    assert "#redirect виконано" in confirmed.subject and "транспорту" in confirmed.text
+    assert "нагадування щодо нього вам більше не надходитимуть" in confirmed.text
     assert "транспорту" in out["maria.kovalenko@ukr.net"].text

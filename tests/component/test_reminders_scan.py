@@ -135,25 +135,53 @@ def test_retention_erases_old_raw_mail_but_keeps_the_record(make_app: Any) -> No
     assert purge_raw(app) == 0
 
 
+def _recorded(app: Any) -> dict[str, bool]:
+    """step key (without the due date) -> skipped."""
+    with app.sessions() as s:
+        return {r.step_key.split("@")[0]: r.skipped for r in s.scalars(select(ReminderSent))}
+
+
+def _subjects(app: Any) -> list[str]:
+    with app.sessions() as s:
+        return [o.subject for o in s.scalars(select(OutboundMessage).order_by(OutboundMessage.id))]
+
+
 def test_downtime_catch_up_sends_the_latest_steps_once_and_nothing_after(make_app: Any) -> None:
-    # The gateway was down from before the due date until ten days after it: the first tick
-    # sends the latest reminder of each kind and the escalation; the steps it passed over
-    # must not trickle out on the following ticks.
+    # The gateway was down from before the due date until thirteen days after it: the first
+    # tick sends the latest overdue reminder and the escalation; the reminders planned
+    # before the due date are recorded as skipped, never sent late ("-13 days left"), and
+    # nothing trickles out on the following ticks.
     clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     app = make_app(clock=clock)
     a = _appeal(app)
-    clock.set(_at(a.due_date + timedelta(days=10), 8, workday=True))
-    tick(app)
+    back = _at(a.due_date + timedelta(days=13), 8, workday=True)
+    clock.set(back)
+    result = tick(app)
     kinds_after_first = _kinds(app)
-    assert sorted(kinds_after_first) == [
-        "department/escalation",
-        "department/overdue",
-        "department/reminder",
-    ]
+    assert sorted(kinds_after_first) == ["department/escalation", "department/overdue"]
+    recorded = _recorded(app)
+    assert {k for k, skipped in recorded.items() if skipped} >= {"before-5", "before-1", "due-0"}
+    assert {k for k, skipped in recorded.items() if not skipped} == {
+        "escalate-7",
+        max((k for k in recorded if k.startswith("overdue-")), key=lambda k: int(k[8:])),
+    }
+    assert result.sent == 2 and result.skipped == len(recorded) - 2
+    assert not any("до строку відповіді -" in subj for subj in _subjects(app))
     for minutes in (5, 60, 120):
         clock.advance(minutes=minutes)
-        tick(app)
+        assert tick(app).skipped == 0
     assert _kinds(app) == kinds_after_first
+
+
+def test_back_on_the_due_date_sends_today_not_the_earlier_reminders(make_app: Any) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    app = make_app(clock=clock)
+    a = _appeal(app)
+    clock.set(_at(a.due_date, 8))  # appeal due dates are working days
+    tick(app)
+    assert _kinds(app) == ["department/reminder"]
+    assert "СЬОГОДНІ" in _subjects(app)[-1]
+    assert _recorded(app) == {"before-5": True, "before-1": True, "due-0": False}
 
 
 def test_scan_query_walks_the_partial_index_without_sorting(make_app: Any) -> None:

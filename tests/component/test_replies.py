@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import smtplib
 import time
+from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -262,7 +263,9 @@ def test_extend_command_moves_the_due_date_and_tells_the_citizen(
     assert "продовжено" in msgs[1]["Subject"]
     assert "потрібне обстеження даху" in msgs[1].get_body().get_content()
     row = wait_for(lambda: appeal_row(gw, reg_no).due_date != old_due and appeal_row(gw, reg_no))
-    assert (row.due_date - old_due).days == 10 and row.state == "routed"
+    # Counted from receipt (30 + 10 days), the last day moved off a day off.
+    expected = gw.app.calendar().on_or_after(row.receipt_date + timedelta(days=40))
+    assert row.due_date == expected and row.state == "routed" and row.extended_days == 10
     with gw.app.sessions() as s:
         ev = s.scalars(select(AppealEvent).where(AppealEvent.type == "extended")).one()
     assert (

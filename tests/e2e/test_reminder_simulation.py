@@ -1,12 +1,14 @@
 """90 simulated days, 1,000 appeals of mixed kinds with extensions and answers, an injected
-clock: every planned reminder is sent exactly once, none
-early, none missed, none for an answered appeal; the same with two schedulers at once on
-PostgreSQL.
+clock: every planned reminder is done exactly once (sent, or skipped because its time had
+passed), none early, none missed, none sent late, none for an answered appeal; the same
+with two schedulers at once on PostgreSQL.
 
 The checks read only what the scheduler recorded (reminder_sent rows, outbox rows) and the
-appeals' own timeline, so they hold whatever catch-up rule the plan uses, as long as a step
-that is not sent itself is covered by a later step of the same kind sent no later than the
-first sending window after it fell due.
+appeals' own timeline: every step is recorded by the first sending window after it fell
+due; a sent one is in its time (no reminder before the due date sent after it, no step sent
+when a later one of its kind was already due); a skipped one had passed (a before-due
+reminder after the due date, or a later step of its kind due by then); escalations are
+never skipped.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import insert, select
 from gateway.clock import ManualClock
 from gateway.scheduler import reminder_plan, tick
 from models import Appeal, Department, OutboundMessage, ReminderSent
-from routing.deadlines import compute_due
+from routing.deadlines import ExtensionRefused, base_term, compute_due, extend
 from routing.reminders import planned_steps, within_window
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -76,7 +78,7 @@ def _seed(app: Any, rng: random.Random) -> dict[int, dict[str, Any]]:
         fate = rng.random()
         answer_day = (received + timedelta(days=rng.uniform(1, 45))).date() if fate < 0.45 else None
         extend_day = None
-        if kind == "appeal" and 0.45 <= fate < 0.65:
+        if 0.45 <= fate < 0.65:
             extend_day = due.due_date - timedelta(days=rng.randint(0, 6))
         script[i + 1] = {
             "answer": answer_day,
@@ -96,6 +98,7 @@ def _apply_script(
     now: datetime,
 ) -> None:
     todays = [aid for aid, plan in script.items() if today in (plan["answer"], plan["extend"])]
+    cal = app.calendar()
     with app.sessions.begin() as s:
         for aid in todays:
             plan = script[aid]
@@ -103,12 +106,23 @@ def _apply_script(
             if a.state != "routed":
                 continue
             if plan["extend"] == today:
-                new_due = min(
-                    a.due_date + timedelta(days=plan["extend_by"]),
-                    a.receipt_date + timedelta(days=45),
-                )
-                timeline[aid].append((today, new_due))
-                a.due_date = new_due
+                # What a staff `#extend` does (routing.answers), refusals included.
+                try:
+                    new_due = extend(
+                        a.kind,
+                        a.receipt_date,
+                        a.due_date,
+                        plan["extend_by"],
+                        cal,
+                        requested_on=today,
+                        term_so_far=base_term(a.kind, cal.rules) + a.extended_days,
+                    )
+                except ExtensionRefused:
+                    new_due = None
+                if new_due is not None:
+                    timeline[aid].append((today, new_due))
+                    a.due_date = new_due
+                    a.extended_days += plan["extend_by"]
             if plan["answer"] == today:
                 a.state, a.closed_at = "closed", now
                 timeline[aid].append((today, None))
@@ -138,85 +152,89 @@ def _run(apps: list[Any], clock: ManualClock, script: dict[int, dict[str, Any]])
     return timeline
 
 
+def _superseded(step: Any, on: date, steps: list[Any]) -> bool:
+    """A later step of the same kind was due by `on`."""
+    return any(o.kind == step.kind and step.planned_for < o.planned_for <= on for o in steps)
+
+
 def _check(app: Any, timeline: dict[int, list[tuple[date, date | None]]]) -> dict[str, int]:
     plan = reminder_plan(app)
     cal = app.calendar()
     end = (START + timedelta(days=DAYS - 1)).astimezone(KYIV).date()
     with app.sessions() as s:
-        sent = [(r.appeal_id, r.step_key, r.sent_at) for r in s.scalars(select(ReminderSent))]
+        rows = [
+            (r.appeal_id, r.step_key, r.sent_at, r.skipped) for r in s.scalars(select(ReminderSent))
+        ]
         out_count = len(
             [o for o in s.scalars(select(OutboundMessage)) if o.kind != "department/digest"]
         )
-    # Exactly once: one row per (appeal, key) -- the unique key -- and one message per row.
-    assert len({(a, k) for a, k, _ in sent}) == len(sent)
-    assert out_count == len(sent), (out_count, len(sent))
-    by_appeal: dict[int, dict[str, date]] = defaultdict(dict)
-    sent_at = {(aid, key): at for aid, key, at in sent}
-    for aid, key, at in sent:
-        by_appeal[aid][key] = at.astimezone(KYIV).date()
-        local = at.astimezone(KYIV)
-        assert within_window(at, plan, cal, KYIV), f"sent outside the window: {local}"
+    # Exactly once: one row per (appeal, key) -- the unique key -- and one message per row
+    # that was sent; skipped rows have none.
+    assert len({(a, k) for a, k, _, _ in rows}) == len(rows)
+    sent_rows = [r for r in rows if not r[3]]
+    assert out_count == len(sent_rows), (out_count, len(sent_rows))
+    done: dict[int, dict[str, tuple[date, bool]]] = defaultdict(dict)
+    for aid, key, at, skipped in rows:
+        done[aid][key] = (at.astimezone(KYIV).date(), skipped)
+        assert within_window(at, plan, cal, KYIV), f"done outside the window: {at}"
 
     def first_window_on_or_after(d: date) -> date:
         while plan.working_days_only and not cal.is_working_day(d):
             d += timedelta(days=1)
         return d
 
-    missed = early = late = after_answer = 0
-    planned_total = 0
+    counts = dict.fromkeys(("missed", "early", "late", "wrong_skip", "after_answer"), 0)
+    planned_total = skipped_total = 0
     for aid, versions in timeline.items():
         closed = next((d for d, due in versions if due is None), None)
         dues = [(d, due) for d, due in versions if due is not None]
         for idx, (since, due) in enumerate(dues):
             until = dues[idx + 1][0] if idx + 1 < len(dues) else (closed or end)
             until = min(until, closed or end, end)
-            sent_here = {
-                k.split("@")[0]: d
-                for k, d in by_appeal[aid].items()
+            here = {
+                k.split("@")[0]: v
+                for k, v in done[aid].items()
                 if k.endswith("@" + due.isoformat())
             }
-            kind_of = {st.key: st.kind for st in planned_steps(plan, due, until)}
-            for step in planned_steps(plan, due, until):
+            steps = planned_steps(plan, due, until)
+
+            for step in steps:
                 if step.planned_for < since:
                     continue
                 deadline = first_window_on_or_after(step.planned_for)
                 if deadline > until - timedelta(days=1):
                     continue  # falls after the appeal was answered/extended or the run ended
                 planned_total += 1
-                got = sent_here.get(step.key)
-                # Catch-up: a later reminder of the same kind sent by the step's first
-                # window supersedes it (due-0 on Monday covers before-1 planned on Sunday).
-                covered = got is not None or (
-                    step.kind != "escalation"
-                    and any(
-                        kind_of.get(k) == step.kind and step.planned_for <= d <= deadline
-                        for k, d in sent_here.items()
-                        if k != step.key
+                if step.key not in here:
+                    counts["missed"] += 1
+                    continue
+                on, skipped = here[step.key]
+                if on < step.planned_for:
+                    counts["early"] += 1
+                elif on > deadline:
+                    counts["late"] += 1  # not decided in its first window
+                elif skipped:
+                    skipped_total += 1
+                    passed = step.kind != "escalation" and (
+                        (step.kind == "reminder" and on > due) or _superseded(step, on, steps)
                     )
-                )
-                if not covered:
-                    missed += 1
-            for key, d in sent_here.items():
-                step = next((st for st in planned_steps(plan, due, d) if st.key == key), None)
-                if step is None or d < step.planned_for:
-                    early += 1
-                elif d > first_window_on_or_after(step.planned_for):
-                    late += 1
-                elif step.kind != "escalation" and any(
-                    kind_of.get(k) == step.kind
-                    and other.planned_for > step.planned_for
-                    and sent_at[(aid, k + "@" + due.isoformat())]
-                    <= sent_at[(aid, key + "@" + due.isoformat())]
-                    for k in sent_here
-                    for other in planned_steps(plan, due, until)
-                    if other.key == k
-                ):
-                    late += 1  # superseded by the catch-up, yet sent after all
+                    counts["wrong_skip"] += not passed
+                elif step.kind == "reminder" and on > due:
+                    counts["late"] += 1  # "N days left" after the due date
+                elif step.kind != "escalation" and _superseded(step, on, steps):
+                    counts["late"] += 1  # a later step of its kind was already due
             if closed is not None:
-                after_answer += sum(1 for d in sent_here.values() if d > closed)
-    assert (missed, early, late, after_answer) == (0, 0, 0, 0), (missed, early, late, after_answer)
+                counts["after_answer"] += sum(
+                    1 for on, skipped in here.values() if on > closed and not skipped
+                )
+    assert all(v == 0 for v in counts.values()), counts
     assert planned_total > N  # the scenario really exercised the plan
-    return {"sent": len(sent), "planned": planned_total}
+    return {
+        "done": len(rows),
+        "sent": len(sent_rows),
+        "skipped": skipped_total,
+        "planned": planned_total,
+    }
 
 
 @pytest.mark.slow

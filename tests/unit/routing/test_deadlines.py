@@ -143,23 +143,130 @@ def test_urgent_request_is_48_hours_not_a_date() -> None:
     assert is_overdue(d.due_date, d.due_at, received + timedelta(hours=48, seconds=1), KYIV)
 
 
+# Receipt Fri 6 Nov 2026: day 30 is Sun 6 Dec, so the term ends on Mon 7 Dec (Civil Code
+# Art. 254 §5). Extensions are counted from receipt, not from that shifted Monday.
+SHIFTED_RECEIPT = date(2026, 11, 6)
+SHIFTED_DUE = date(2026, 12, 7)
+
+
 @pytest.mark.parametrize(
-    ("days", "ok"),
+    ("kind", "receipt", "due", "so_far", "days", "cal", "expected"),
     [
-        pytest.param(15, True, id="extension-to-45-days-allowed"),
-        pytest.param(16, False, id="extension-past-45-days-refused"),
+        pytest.param(
+            "appeal",
+            SHIFTED_RECEIPT,
+            SHIFTED_DUE,
+            None,
+            15,
+            WAR,
+            date(2026, 12, 21),
+            id="30-day-appeal-extend-15-is-45-days-from-receipt",
+        ),
+        # Day 43 is Sat 19 Dec: the term ends on Mon 21 Dec, never on a day off.
+        pytest.param(
+            "appeal",
+            SHIFTED_RECEIPT,
+            SHIFTED_DUE,
+            None,
+            13,
+            WAR,
+            date(2026, 12, 21),
+            id="weekend-landing-moved-to-monday",
+        ),
+        pytest.param(
+            "appeal",
+            SHIFTED_RECEIPT,
+            SHIFTED_DUE,
+            None,
+            10,
+            WAR,
+            date(2026, 12, 16),
+            id="extend-10-on-a-weekday",
+        ),
+        # A second extension adds to the term in force (30 + 5), not to the due date.
+        pytest.param(
+            "appeal",
+            SHIFTED_RECEIPT,
+            date(2026, 12, 11),
+            35,
+            10,
+            WAR,
+            date(2026, 12, 21),
+            id="second-extension-up-to-45",
+        ),
+        # Mon 30 Nov + 5 working days = Mon 7 Dec; extended by 15 to 20 working days:
+        # Mon 28 Dec (25 December is a working day under martial law).
+        pytest.param(
+            "info_request",
+            date(2026, 11, 30),
+            date(2026, 12, 7),
+            None,
+            15,
+            WAR,
+            date(2026, 12, 28),
+            id="info-request-5-to-20-working-days",
+        ),
+        pytest.param(
+            "info_request",
+            date(2026, 11, 30),
+            date(2026, 12, 7),
+            None,
+            15,
+            PEACE,
+            date(2026, 12, 29),
+            id="info-request-christmas-a-day-off-in-peacetime",
+        ),
     ],
 )
-def test_appeal_extension_cap(days: int, ok: bool) -> None:
-    receipt = date(2026, 11, 30)
-    due = receipt + timedelta(days=30)
-    if ok:
-        assert extend(
-            "appeal", receipt, due, days, WAR, requested_on=receipt
-        ) == receipt + timedelta(days=45)
-    else:
-        with pytest.raises(ExtensionRefused, match="45"):
-            extend("appeal", receipt, due, days, WAR, requested_on=receipt)
+def test_extension_counted_from_receipt(
+    kind: str,
+    receipt: date,
+    due: date,
+    so_far: int | None,
+    days: int,
+    cal: WorkCalendar,
+    expected: date,
+) -> None:
+    got = extend(
+        kind,  # type: ignore[arg-type]
+        receipt,
+        due,
+        days,
+        cal,
+        requested_on=receipt,
+        term_so_far=so_far,
+    )
+    assert got == expected
+    assert cal.is_working_day(got)
+
+
+@pytest.mark.parametrize(
+    ("kind", "due", "so_far", "days", "total", "limit", "most"),
+    [
+        pytest.param("appeal", SHIFTED_DUE, None, 16, 46, 45, 15, id="30-day-appeal-extend-16"),
+        pytest.param("appeal", SHIFTED_DUE, 35, 11, 46, 45, 10, id="second-extension-past-45"),
+        pytest.param(
+            "info_request", date(2026, 11, 13), None, 16, 21, 20, 15, id="info-request-past-20"
+        ),
+    ],
+)
+def test_extension_past_the_legal_total_is_refused(
+    kind: str, due: date, so_far: int | None, days: int, total: int, limit: int, most: int
+) -> None:
+    with pytest.raises(ExtensionRefused) as exc:
+        extend(
+            kind,  # type: ignore[arg-type]
+            SHIFTED_RECEIPT,
+            due,
+            days,
+            WAR,
+            requested_on=SHIFTED_RECEIPT,
+            term_so_far=so_far,
+        )
+    assert exc.value.code == "too-long"
+    assert (exc.value.params["total"], exc.value.params["limit"]) == (total, limit)
+    assert exc.value.params["most"] == most
+    assert str(limit) in str(exc.value)
 
 
 def test_extension_after_the_term_expired_is_refused() -> None:

@@ -39,3 +39,27 @@ def test_route(rcpts: list[str], pred: Prediction | None, code: str, rule: str) 
     d = route(rcpts, pred, CFG)
     assert (d.department_code, d.rule) == (code, rule)
     assert d.reason
+
+
+@pytest.mark.parametrize(
+    ("rcpts", "pred"),
+    [
+        pytest.param(["all@c.example"], p("admin_services", 0.9), id="by-wording-on-general"),
+        pytest.param(["zhkg@c.example"], p("housing", 0.9), id="to-another-departments-address"),
+        pytest.param(["all@c.example"], None, id="no-model"),
+    ],
+)
+def test_every_information_request_goes_to_the_public_information_office(
+    rcpts: list[str], pred: Prediction | None
+) -> None:
+    cfg = RoutingConfig(
+        triage_code="triage",
+        min_confidence=0.5,
+        topics={"housing": "housing", "admin_services": "cnap"},
+        department_by_intake={"zhkg@c.example": "housing"},
+        info_request_code="public-info",
+    )
+    d = route(rcpts, pred, cfg, kind="info_request")
+    assert (d.department_code, d.rule) == ("public-info", "info-request")
+    # An appeal on the same address is routed as before.
+    assert route(rcpts, pred, cfg).department_code != "public-info"

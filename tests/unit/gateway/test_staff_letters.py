@@ -1,0 +1,253 @@
+"""Letters to staff, rendered from the shipped templates: a refused command is explained in
+the letter's language (never half in English), every command has its confirmation, and
+forwards and help letters list the department codes `#redirect` takes."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.outbound.notify import Renderer
+from routing.deadlines import DeadlineRules, ExtensionRefused, WorkCalendar, extend
+
+REPO = Path(__file__).resolve().parents[3]
+RENDER = Renderer([REPO / "templates"])
+CYRILLIC = re.compile("[\u0400-\u04ff]")
+DEPARTMENTS = [
+    {"code": "housing", "name": "Департамент житлово-комунального господарства"},
+    {"code": "public-info", "name": "Відділ доступу до публічної інформації"},
+]
+
+
+def context(kind: str = "appeal", **extra: Any) -> dict[str, Any]:
+    return {
+        "instance": {"name": "Міська рада", "name_en": "City Council", "admin_email": "a@x.ua"},
+        "appeal": {
+            "reg_no": "A-2026-000007" if kind == "appeal" else "I-2026-000007",
+            "kind": kind,
+            "urgent": False,
+            "received": "06.11.2026 10:00",
+            "receipt_date": "06.11.2026",
+            "due_date": "21.12.2026",
+            "due_at": None,
+            "subject": "Subject",
+            "text": "Text",
+            "topic": None,
+            "citizen_name": "",
+            "citizen_email": "c@x.ua",
+            "citizen_address": "",
+            "citizen_phone": "",
+            "priority": 0,
+            "privileged_category": None,
+            "extended_days": 0,
+        },
+        "department": {"code": "housing", "name": "Housing", "email": "h@x.ua", "triage": False},
+        "departments": DEPARTMENTS,
+        **extra,
+    }
+
+
+def refusal(kind: str, days: int, **kw: Any) -> dict[str, Any]:
+    """The help letter's `problem` for an `#extend` the law refuses, as routing.answers
+    builds it."""
+    cal = WorkCalendar(DeadlineRules())
+    receipt = date(2026, 11, 6)  # day 30 is a Sunday: the due date was moved to Monday
+    due = kw.pop("due", date(2026, 12, 7))
+    with pytest.raises(ExtensionRefused) as exc:
+        extend(kind, receipt, due, days, cal, requested_on=kw.pop("on", receipt), **kw)  # type: ignore[arg-type]
+    return {"code": f"extend-{exc.value.code}", **exc.value.params}
+
+
+def problem_line(body: str) -> str:
+    return body.split("\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "problem", "uk", "en"),
+    [
+        pytest.param(
+            "appeal",
+            lambda: refusal("appeal", 16),
+            "загальний строк від дня надходження становив би 46 днів, а ст. 20 Закону України "
+            "«Про звернення громадян» дозволяє не більше 45 днів; можна продовжити ще "
+            "щонайбільше на 15 днів",
+            "the term would be 46 days from receipt",
+            id="30-day-appeal-extend-16",
+        ),
+        pytest.param(
+            "appeal",
+            lambda: refusal("appeal", 1, term_so_far=45, due=date(2026, 12, 21)),
+            "дозволяє не більше 45 днів; строк уже продовжено до граничного",
+            "the term is already at its limit",
+            id="already-at-45",
+        ),
+        pytest.param(
+            "appeal",
+            lambda: refusal("appeal", 5, on=date(2026, 12, 8)),
+            "строк розгляду вже минув (07.12.2026), продовжити його неможливо",
+            "the term has already expired (07.12.2026)",
+            id="expired",
+        ),
+        pytest.param(
+            "info_request",
+            lambda: refusal("info_request", 16, due=date(2026, 11, 13)),
+            "становив би 21 робочий день, а ч. 4 ст. 20 Закону України «Про доступ до "
+            "публічної інформації» дозволяє не більше 20 робочих днів",
+            "the term would be 21 working days from receipt",
+            id="request-past-20-working-days",
+        ),
+        pytest.param(
+            "info_request",
+            lambda: refusal(
+                "info_request", 5, due=date(2026, 11, 27), on=date(2026, 11, 16), term_so_far=10
+            ),
+            "протягом перших 5 робочих днів (до 13.11.2026",
+            "within the first 5 working days (by 13.11.2026",
+            id="request-notice-too-late",
+        ),
+        pytest.param(
+            "info_request",
+            lambda: refusal("info_request", 2, due=date(2026, 11, 8), urgent=True),
+            "строк 48 годин",
+            "a 48-hour term",
+            id="urgent-request",
+        ),
+        pytest.param(
+            "appeal",
+            lambda: {"code": "unknown-command", "command": "escalate"},
+            "невідома команда #escalate",
+            "unknown command #escalate",
+            id="unknown-command",
+        ),
+        pytest.param(
+            "appeal",
+            lambda: {"code": "unknown-department", "department": "roads"},
+            "невідомий код підрозділу «roads»",
+            'unknown department code "roads"',
+            id="unknown-department",
+        ),
+        pytest.param(
+            "info_request",
+            lambda: {"code": "command-for-appeals", "command": "external"},
+            "передайте розпоряднику: #holder",
+            "with #holder <address> <reason>",
+            id="external-on-a-request",
+        ),
+        pytest.param(
+            "appeal",
+            lambda: {"code": "command-for-requests", "command": "holder"},
+            "пересилається командою #external",
+            "with #external <address> <reason>",
+            id="holder-on-an-appeal",
+        ),
+    ],
+)
+def test_refused_command_explained_in_the_letters_language(
+    kind: str, problem: Any, uk: str, en: str
+) -> None:
+    p = problem()
+    _, body_uk = RENDER.render("department/command_help", "uk", context(kind, problem=p))
+    line = problem_line(body_uk)
+    assert uk in line
+    # Nothing in English: Latin letters only in commands and their placeholders.
+    assert not re.search(r"[A-Za-z]", re.sub(r"#\w+|<[^>]*>|«[a-z]+»|[AI]-2026-\d+", "", line)), (
+        line
+    )
+    _, body_en = RENDER.render("department/command_help", "en", context(kind, problem=p))
+    assert en in problem_line(body_en)
+    assert not CYRILLIC.search(
+        body_en.replace(DEPARTMENTS[0]["name"], "").replace(DEPARTMENTS[1]["name"], "")
+    ), body_en
+    # The help letter lists the commands of the item's kind and the department codes.
+    assert ("  #holder <адреса> <причина>" in body_uk) == (kind == "info_request")
+    assert ("  #external <адреса> <причина>" in body_uk) == (kind == "appeal")
+    assert "Коди підрозділів для #redirect:" in body_uk
+    assert "public-info    Відділ доступу до публічної інформації" in body_uk
+
+
+@pytest.mark.parametrize(
+    ("kind", "confirmed", "uk", "en"),
+    [
+        pytest.param("appeal", {"command": "interim"}, "Проміжну відповідь", "interim answer"),
+        pytest.param(
+            "appeal",
+            {"command": "extend", "term": 45, "reason": "обстеження"},
+            "Загальний строк: 45 днів від дня надходження (06.11.2026)",
+            "Term in total: 45 days from receipt",
+        ),
+        pytest.param(
+            "info_request",
+            {"command": "extend", "term": 20, "reason": "великий обсяг"},
+            "Загальний строк: 20 робочих днів від дня надходження",
+            "Term in total: 20 working days from receipt",
+        ),
+        pytest.param("appeal", {"command": "redirect"}, "передано на розгляд: Housing", "Housing"),
+        pytest.param(
+            "appeal",
+            {"command": "external", "address": "body@x.ua", "reason": "обленерго"},
+            "переслано за належністю: body@x.ua",
+            "forwarded to the competent body: body@x.ua",
+        ),
+        pytest.param(
+            "info_request",
+            {
+                "command": "holder",
+                "address": "holder@x.ua",
+                "reason": "у них",
+                "forward_by": "13.11.2026",
+                "late": False,
+            },
+            "передано розпоряднику інформації: holder@x.ua",
+            "passed to the holder of the information",
+        ),
+    ],
+)
+def test_every_command_has_a_confirmation(
+    kind: str, confirmed: dict[str, Any], uk: str, en: str
+) -> None:
+    subject, body = RENDER.render("department/confirmed", "uk", context(kind, confirmed=confirmed))
+    assert f"#{confirmed['command']} виконано" in subject
+    assert uk in body
+    subject_en, body_en = RENDER.render(
+        "department/confirmed", "en", context(kind, confirmed=confirmed)
+    )
+    assert f"#{confirmed['command']} carried out" in subject_en and en in body_en
+    assert not CYRILLIC.search(body_en.replace(confirmed.get("reason", ""), ""))
+
+
+def test_triage_forward_asks_for_the_responsible_department() -> None:
+    ctx = context()
+    ctx["department"] = {**ctx["department"], "triage": True}
+    subject, body = RENDER.render("department/assigned", "uk", ctx)
+    assert "визначте відповідальний підрозділ: #redirect <код>" in body
+    assert subject.startswith("[A-2026-000007] Сортування")
+    assert "housing        Департамент житлово-комунального господарства" in body
+    _, plain = RENDER.render("department/assigned", "uk", context())
+    assert "визначте відповідальний підрозділ" not in plain
+    assert "Коди підрозділів для #redirect:" in plain
+
+
+def test_request_letters_speak_of_a_request_under_its_own_law() -> None:
+    ctx = context("info_request")
+    subject, ack = RENDER.render("citizen/info_ack", "uk", ctx)
+    assert subject.endswith("Ваш запит на інформацію зареєстровано")
+    assert "Закону України «Про доступ до публічної інформації»" in ack.replace("\n", " ")
+    assert "Щоб доповнити запит" in ack and "5 робочих днів" in ack
+    _, fwd = RENDER.render("department/info_assigned", "uk", ctx)
+    assert "#holder" in fwd and "#external" not in fwd and "45" not in fwd
+    assert "20 робочих днів" in fwd and "звернення" not in fwd
+    for name in ("citizen/info_ack", "citizen/info_extended", "citizen/info_passed"):
+        _, body = RENDER.render(
+            name,
+            "uk",
+            {**ctx, "extension": {"reason": "r"}, "holder": {"address": "h@x.ua", "reason": "r"}},
+        )
+        assert "звернення" not in body.lower(), name
+    _, answer = RENDER.render(
+        "citizen/info_answer", "uk", {**ctx, "answer": {"text": "Текст", "final": True}}
+    )
+    assert "запит на інформацію" in answer and "ст. 23" in answer
