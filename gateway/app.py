@@ -128,6 +128,7 @@ class App:
                 "name_en": s.instance.name_en,
                 "admin_email": s.instance.admin_email,
             },
+            attachments=s.attachments,
         )
 
     def pipeline_deps(self) -> PipelineDeps:

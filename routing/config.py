@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from routing.attachments import AttachmentLimits
 from routing.characteristics import RegistryConfig
 from routing.deadlines import WorkCalendar
 from routing.departments import RoutingConfig
@@ -37,6 +38,7 @@ class PipelineConfig:
     instance: Mapping[str, str] = field(default_factory=dict)
     policies: Policies = field(default_factory=Policies)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
 
 
 @dataclass
