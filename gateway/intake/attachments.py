@@ -26,6 +26,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.utils import format_datetime
 
 from routing.htmltext import html_to_text
 
@@ -94,7 +95,10 @@ def safe_filename(name: str | None, content_type: str = "application/octet-strea
     """A name that is safe in a MIME header of an outgoing letter and as a file name on
     Windows and Unix: one path component, visible characters only, bounded length."""
     text = unicodedata.normalize("NFC", name or "")
-    text = "".join(ch for ch in text if _visible(ch) or ch == "\t")
+    # Control characters separate words ("скан\aзаяви"); formatting ones are invisible.
+    text = "".join(
+        ch if _visible(ch) else " " if unicodedata.category(ch) == "Cc" else "" for ch in text
+    )
     text = _SEPARATORS.split(text)[-1]
     text = _DRIVE.sub("", text)
     text = _WINDOWS_FORBIDDEN.sub("_", text)
@@ -279,8 +283,9 @@ class MsgContent:
 
 
 def _date_text(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%d.%m.%Y %H:%M %z").strip()
+    # The form of a Date header, as an attached .eml shows it.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return format_datetime(value)
     return str(value or "")
 
 

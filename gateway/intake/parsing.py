@@ -301,7 +301,10 @@ def _attached_message_bytes(part: Message) -> bytes:
     return msg.as_bytes(policy=_GENERATE)
 
 
-_GENERATE = policy.compat32.clone(linesep="\r\n", mangle_from_=False)
+# An attached message is written back from the parsed tree with CRLF and without refolding
+# its headers or quoting "From " lines: for what clients send that gives the bytes that
+# came in, so the department's .eml is the citizen's.
+_GENERATE = policy.compat32.clone(linesep="\r\n", mangle_from_=False, max_line_length=0)
 
 
 class _Collector:
