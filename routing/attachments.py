@@ -64,8 +64,11 @@ EXECUTABLE_TYPES = frozenset(
         "application/x-sh",
     }
 )
-# DOS/Windows "MZ" (every PE file) and Unix ELF headers.
-EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF")
+# Unix ELF, and DOS/Windows "MZ" (every PE file) when a whole 64-byte DOS header follows:
+# a short note that happens to start with the letters "MZ" is not a program.
+ELF_MAGIC = b"\x7fELF"
+MZ_MAGIC = b"MZ"
+DOS_HEADER_SIZE = 64
 _ZIP_MAGIC = b"PK\x03\x04"
 
 Status = Literal["sent", "inside", "refused"]
@@ -125,7 +128,8 @@ def is_executable(name: str, content: bytes, content_type: str = "") -> bool:
     return (
         _extension(name) in EXECUTABLE_EXTENSIONS
         or content_type.lower() in EXECUTABLE_TYPES
-        or content.startswith(EXECUTABLE_MAGIC)
+        or content.startswith(ELF_MAGIC)
+        or (content.startswith(MZ_MAGIC) and len(content) >= DOS_HEADER_SIZE)
     )
 
 

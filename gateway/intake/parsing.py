@@ -243,6 +243,8 @@ def part_filename(part: Message) -> str | None:
         value = part.get_param(param, None, header=header)
         if value is None:
             continue
+        if isinstance(value, str) and "\ufffd" in value:
+            value = _param_from_8bit_header(part, header, param) or value
         if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
             charset, _language, text = value
             try:
@@ -256,6 +258,21 @@ def part_filename(part: Message) -> str | None:
             name = decode_header_value(value.strip('"'))
         if name.strip():
             return name
+    return None
+
+
+def _param_from_8bit_header(part: Message, header: str, param: str) -> str | None:
+    """A parameter of a header that carries raw 8-bit bytes (webmails write UTF-8 or
+    windows-1251 file names unencoded): the standard library shows those as U+FFFD, so the
+    header's bytes are decoded first and the parameter read from the text."""
+    for name, raw in part.raw_items():
+        if name.lower() != header or not isinstance(raw, str):
+            continue
+        text = decode_bytes(raw.encode("ascii", "surrogateescape"), None)[0]
+        probe = Message()
+        probe[header] = text
+        value = probe.get_param(param, None, header=header)
+        return value if isinstance(value, str) else None
     return None
 
 
@@ -388,7 +405,7 @@ class _Collector:
             self.defects.append(f"winmail.dat: {content.skipped} part(s) without file data")
         body = content.text.strip()
         # Outlook usually sends the body as text/plain beside winmail.dat as well.
-        if body and not any(_same_text(body, t) for t in self.texts):
+        if body and not any(_said_in(body, t) for t in self.texts):
             self.texts.append(body)
 
     def outlook_msg(self, written: str | None, content_type: str, data: bytes) -> None:
@@ -407,12 +424,8 @@ class _Collector:
             self.add_file(name, guess_type(name), blob, inside=item.filename)
 
 
-def _same_text(a: str, b: str) -> bool:
-    def norm(x: str) -> str:
-        return " ".join(x.split())
-
-    na, nb = norm(a), norm(b)
-    return na in nb or nb in na
+def _said_in(part: str, whole: str) -> bool:
+    return " ".join(part.split()) in " ".join(whole.split())
 
 
 def parse(raw: bytes) -> ParsedMail:
