@@ -545,3 +545,68 @@ Content-Transfer-Encoding: base64
 """
     _, fwd = exchange(gateway, raw, "taras.lysyi@i.ua", 2)
     assert fwd.attachments == {"winmail.dat": broken_tnef, "lyst.msg": broken_msg}
+
+
+def test_follow_ups_and_staff_answers_follow_the_same_rules(gateway: Gateway) -> None:
+    raw = (
+        "From: Olena Shevchuk <olena.shevchuk@i.ua>\nTo: appeals@council.example\n"
+        "Subject: =?utf-8?B?" + base64.b64encode("Дитячий майданчик".encode()).decode() + "?=\n"
+        "Message-ID: <playground-1@i.ua>\nMIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+        "На дитячому майданчику біля будинку на вул. Конякіна, 9 зламані гойдалки.\n\n"
+        "Олена Шевчук\nвул. Конякіна, 9, кв. 14, м. Луцьк\n"
+    )
+    (ack,), fwd = exchange(gateway, raw, "olena.shevchuk@i.ua", 2)
+
+    def with_files(head: str, text: str) -> str:
+        return f"""{head}MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="fu"
+
+--fu
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+{text}
+--fu
+Content-Type: application/pdf; name="foto.pdf"
+Content-Disposition: attachment; filename="foto.pdf"
+Content-Transfer-Encoding: base64
+
+{b64(PDF)}
+--fu
+Content-Type: application/octet-stream; name="gra.scr"
+Content-Disposition: attachment; filename="gra.scr"
+Content-Transfer-Encoding: base64
+
+{b64(EXE)}
+--fu--
+"""
+
+    # The citizen adds a photo (and, unknowingly, a screen saver) by replying to the ack.
+    citizen_reply = with_files(
+        f"From: Olena Shevchuk <olena.shevchuk@i.ua>\nTo: {ack.msg['Reply-To']}\n"
+        f"Subject: Re: {ack.subject}\nIn-Reply-To: {ack.msg['Message-ID']}\n"
+        "Message-ID: <playground-2@i.ua>\n",
+        "Додаю фото зламаних гойдалок.",
+    )
+    gateway.send(citizen_reply, "olena.shevchuk@i.ua", [str(ack.msg["Reply-To"])])
+    out = gateway.wait_letters(2)
+    (followup,) = [lt for lt in out if lt.rcpt == fwd.rcpt]
+    (told,) = [lt for lt in out if lt.rcpt == "olena.shevchuk@i.ua"]
+    assert followup.attachments == {"foto.pdf": PDF}
+    assert "gra.scr" in followup.text and "НЕ ПЕРЕДАНО: виконуваний файл" in followup.text
+    assert "Ваш лист до звернення" in told.text and "gra.scr" in told.text
+
+    # Staff answer with a signed PDF and the same program: the citizen gets the PDF only,
+    # staff are told what did not go.
+    staff_reply = with_files(
+        f"From: {fwd.rcpt}\nTo: {fwd.msg['Reply-To']}\nSubject: Re: {fwd.subject}\n"
+        f"In-Reply-To: {fwd.msg['Message-ID']}\nMessage-ID: <answer-playground@council.example>\n",
+        "Гойдалки буде замінено до 20.12.2026.",
+    )
+    gateway.send(staff_reply, fwd.rcpt, [str(fwd.msg["Reply-To"])])
+    out = gateway.wait_letters(2)
+    (answer,) = [lt for lt in out if lt.rcpt == "olena.shevchuk@i.ua"]
+    (staff,) = [lt for lt in out if lt.rcpt == fwd.rcpt]
+    assert answer.attachments == {"foto.pdf": PDF} and "буде замінено" in answer.text
+    assert "без файлів: gra.scr" in staff.text
