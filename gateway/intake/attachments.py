@@ -27,6 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Any
 
 from routing.htmltext import html_to_text
 
@@ -155,10 +156,12 @@ def _as_text(value: object, codepage: str) -> str:
         value = value[0] if value else ""
     if isinstance(value, bytes):
         try:
-            value = value.decode("utf-8")
+            text = value.decode("utf-8")
         except UnicodeDecodeError:
-            value = value.decode(codepage, "replace")
-    return str(value or "").rstrip("\x00").strip()
+            text = value.decode(codepage, "replace")
+    else:
+        text = str(value or "")
+    return text.rstrip("\x00").strip()
 
 
 def _codec(name: str | None) -> str:
@@ -296,7 +299,9 @@ def read_outlook_msg(data: bytes) -> MsgContent:
     try:
         import extract_msg
 
-        msg = extract_msg.openMsg(data)
+        # openMsg gives the class the file declares (a Message for "IPM.Note"); the
+        # attributes read below are those of a message, looked up as such.
+        msg: Any = extract_msg.openMsg(data)
     except Exception as exc:
         raise ContainerError(f"Outlook message not readable ({type(exc).__name__})") from exc
     try:

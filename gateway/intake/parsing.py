@@ -300,7 +300,7 @@ def _attached_message_bytes(part: Message) -> bytes:
     """The bytes of the message inside a message/rfc822 part."""
     inner = part.get_payload()
     msg = inner[0] if isinstance(inner, list) and inner else None
-    if msg is None:
+    if not isinstance(msg, Message):
         return str(inner or "").encode("utf-8", "surrogateescape")
     cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     if cte in ("base64", "quoted-printable"):
