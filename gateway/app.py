@@ -141,6 +141,7 @@ class App:
                 "admin_email": s.instance.admin_email,
             },
             departments=tuple((d.code, d.name) for d in s.departments),
+            attachments=s.attachments,
         )
 
     def pipeline_deps(self) -> PipelineDeps:

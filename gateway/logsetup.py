@@ -33,3 +33,7 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     # mail.log of aiosmtpd logs envelope addresses at INFO; keep it to warnings.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # The attachment readers log what they met inside files (names, property values) at
+    # every level up to ERROR; a failure is recorded as a defect of the message instead.
+    for name in ("tnefparse", "extract_msg", "RTFDE", "olefile"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import SettingsError
+from routing.attachments import AttachmentLimits
 from routing.characteristics import RegistryConfig
 from routing.deadlines import DeadlineRules
 from routing.reminders import ReminderPlan
@@ -203,6 +204,7 @@ class Settings(Section):
     routing: RoutingSettings = RoutingSettings()
     classifier: ClassifierSettings = ClassifierSettings()
     screening: ScreeningSettings = ScreeningSettings()
+    attachments: AttachmentLimits = AttachmentLimits()
     reminders: ReminderSettings = ReminderSettings()
     replies: ReplySettings = ReplySettings()
     imap: ImapSettings = ImapSettings()

@@ -202,7 +202,13 @@ class Appeal(Base):
 
 
 class Attachment(Base):
-    """An attachment of an inbound message; its bytes are in the raw store by sha256."""
+    """An attachment of an inbound message; its bytes are in the raw store by sha256.
+
+    `filename` is the safe name used in letters, `original_name` the name as the sender
+    wrote it. `status`: "sent" (forwarded as a file), "inside" (travels inside the attached
+    message named by `inside`), "refused" (not forwarded; `reason` says why).
+    `unpacked_from` names the Outlook winmail.dat the file was unpacked from.
+    """
 
     __tablename__ = "attachment"
 
@@ -213,6 +219,11 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str | None] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(20), default="sent", server_default="sent")
+    reason: Mapped[str | None] = mapped_column(String(40))
+    inside: Mapped[str | None] = mapped_column(String(512))
+    unpacked_from: Mapped[str | None] = mapped_column(String(512))
 
 
 class AppealEvent(Base):

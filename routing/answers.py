@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage
+from routing.attachments import AttachmentLimits, FileDecision, listing, refs, review
 from routing.characteristics import parse_result
 from routing.deadlines import (
     ExtensionRefused,
@@ -62,7 +63,7 @@ from routing.lifecycle import (
 )
 from routing.mail import ParsedMail
 from routing.numbering import as_kind
-from routing.ports import AttachmentRef, NoticeSink
+from routing.ports import NoticeSink
 from routing.quotes import extract_commands, split_reply
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -86,10 +87,11 @@ class AnswerContext:
     view: Callable[[Appeal], dict[str, Any]]
     relay_mode: str
     event: Callable[..., None]
+    limits: AttachmentLimits = field(default_factory=AttachmentLimits)
 
 
-def _attachments(parsed: ParsedMail) -> list[AttachmentRef]:
-    return [AttachmentRef(a.filename, a.content_type, a.sha256) for a in parsed.attachments]
+def _refused_names(decisions: list[FileDecision]) -> str:
+    return ", ".join(d.info.display_name for d in decisions if not d.forwarded)
 
 
 def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
@@ -164,7 +166,7 @@ def _answer(
         # Waits for an admin (`appeals holding-pen approve ID`); nothing goes out yet.
         ctx.inbound.info = {**(ctx.inbound.info or {}), "answer_kind": kind}
         return ReplyResult("held", "answer-review")
-    relay_answer(
+    files = relay_answer(
         ctx.session,
         appeal,
         ctx.inbound,
@@ -176,9 +178,15 @@ def _answer(
         now=ctx.now,
         event=ctx.event,
         result=result,
+        limits=ctx.limits,
     )
     if not final:
         _confirm(ctx, actor, {"command": "interim"}, [ctx.parsed.message_id or ""])
+    not_passed = _refused_names(files)
+    if not_passed:
+        # The answer went out; staff learn which of its files did not, to send them
+        # another way (smaller, fewer, or not as a program).
+        _help(ctx, actor, {"code": "files-not-sent", "files": not_passed}, [])
     return ReplyResult("processed", f"answer-{kind}")
 
 
@@ -195,7 +203,11 @@ def relay_answer(
     now: Any,
     event: Callable[..., None],
     result: tuple[str, str] | None = None,
-) -> None:
+    limits: AttachmentLimits | None = None,
+) -> list[FileDecision]:
+    """Returns the decisions on the answer's files: the same rules as for citizens' files
+    (a program is not passed on to a citizen either)."""
+    files = review(parsed.attachments, limits or AttachmentLimits())
     context = {**view(appeal), "answer": {"text": text.strip(), "final": final}}
     if appeal.citizen_email:
         notices.add(
@@ -205,7 +217,7 @@ def relay_answer(
             appeal_id=appeal.id,
             language=appeal.language,
             reply_token_for=appeal.id,
-            attachments=_attachments(parsed),
+            attachments=refs(files),
             automatic=False,
         )
     members = [appeal]
@@ -229,7 +241,7 @@ def relay_answer(
                 appeal_id=member.id,
                 language=member.language,
                 reply_token_for=member.id,
-                attachments=_attachments(parsed),
+                attachments=refs(files),
                 automatic=False,
             )
         record_answer(member, now, final=final, result=result)
@@ -240,6 +252,7 @@ def relay_answer(
             inbound=inbound.id,
             via_group=member is not appeal,
         )
+    return files
 
 
 def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) -> ReplyResult:
@@ -471,12 +484,33 @@ def handle_citizen_followup(ctx: AnswerContext) -> ReplyResult:
     )
     dept = appeal.department
     if dept is not None and appeal.state in OPEN_STATES:
+        files = review(ctx.parsed.attachments, ctx.limits)
+        shown = listing(files, ctx.limits)
         ctx.notices.add(
             "department/followup",
             to=[dept.email],
-            context={**ctx.view(appeal), "followup": {"text": parts.reply_text}},
+            context={
+                **ctx.view(appeal),
+                "followup": {"text": parts.reply_text},
+                "attachments": shown,
+            },
             appeal_id=appeal.id,
             reply_token_for=appeal.id,
-            attachments=_attachments(ctx.parsed),
+            attachments=refs(files),
         )
+        not_taken = [f for f in shown if not f["forwarded"]]
+        if not_taken and appeal.citizen_email:
+            ctx.notices.add(
+                "citizen/attachments_refused",
+                to=[appeal.citizen_email],
+                context={
+                    **ctx.view(appeal),
+                    "refused": not_taken,
+                    "limits": ctx.limits.as_view(),
+                    "followup": True,
+                },
+                appeal_id=appeal.id,
+                language=appeal.language,
+                reply_token_for=appeal.id,
+            )
     return ReplyResult("processed", "followup")

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from routing.attachments import AttachmentLimits
 from routing.characteristics import RegistryConfig
 from routing.deadlines import WorkCalendar
 from routing.departments import RoutingConfig
@@ -40,6 +41,7 @@ class PipelineConfig:
     # (code, name) of every department, in settings order: the codes `#redirect` takes,
     # listed in forwards and help letters.
     departments: tuple[tuple[str, str], ...] = ()
+    attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
 
 
 @dataclass

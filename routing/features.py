@@ -27,18 +27,48 @@ def all_recipients(parsed: ParsedMail, envelope: Envelope) -> list[str]:
     return list(seen)
 
 
+# An attached message is shown whole, but a forwarded archive of a whole thread or an
+# Outlook item with a pasted report should not make the appeal text unbounded.
+MAX_ATTACHED_TEXT = 20000
+
+
 def model_text(parsed: ParsedMail) -> str:
-    """What the classifier reads: the subject and the whole text."""
-    return f"{parsed.subject}\n{parsed.text}".strip()
+    """What the classifier reads: the subject, the whole text and attached messages."""
+    return f"{parsed.subject}\n{parsed.text}\n{attached_messages_text(parsed)}".strip()
+
+
+def attached_messages_text(parsed: ParsedMail) -> str:
+    """The messages attached to the letter (a message/rfc822 part, an Outlook .msg), each
+    with its sender, date and subject: citizens forward a utility's answer or an earlier
+    letter "as attachment" and write little or nothing themselves."""
+    blocks = []
+    for fwd in parsed.forwarded:
+        text = fwd.text.strip()
+        if len(text) > MAX_ATTACHED_TEXT:
+            text = text[:MAX_ATTACHED_TEXT].rstrip() + "\n[...]"
+        head = [
+            f"{label} {value}"
+            for label, value in (("Від:", fwd.from_), ("Дата:", fwd.date), ("Тема:", fwd.subject))
+            if value
+        ]
+        blocks.append(
+            f"----- Вкладений лист ({fwd.filename}) -----\n"
+            + "\n".join(head)
+            + (f"\n\n{text}" if text else "")
+            + "\n----- Кінець вкладеного листа -----"
+        )
+    return "\n\n".join(blocks)
 
 
 def appeal_text(parsed: ParsedMail) -> tuple[str, str]:
     """(body, text): the appeal's new text without quoted history (people forward earlier
-    correspondence), and the same with its signature, which the fingerprint leaves out."""
+    correspondence), and the same with its signature, which the fingerprint leaves out,
+    followed by the messages attached to the letter."""
     parts = split_reply(parsed.text, parsed.html)
     body = parts.new_text.strip()
     text = "\n\n".join(x for x in (body, parts.signature.strip()) if x) or parsed.text.strip()
-    return body, text
+    attached = attached_messages_text(parsed)
+    return body, "\n\n".join(x for x in (text, attached) if x)
 
 
 def appeal_district(address: str | None, text: str, cfg: RoutingConfig) -> str | None:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from models import Appeal, AppealEvent, Attachment, Department, InboundMessage, TrainingLabel
 from models.tables import AWAITING_ANSWER
+from routing.attachments import listed
 from routing.ports import AttachmentRef, NoticeSink
 
 AppealState = Literal[
@@ -243,7 +244,12 @@ def reroute(
     notices.add(
         "department/reassigned",
         to=[dept.email],
-        context={**view(appeal), "history": history, "previous": previous},
+        context={
+            **view(appeal),
+            "history": history,
+            "previous": previous,
+            "attachments": original_listing(session, appeal),
+        },
         appeal_id=appeal.id,
         reply_token_for=appeal.id,
         attachments=original_attachments(session, appeal),
@@ -336,14 +342,40 @@ def correct_topic(
     )
 
 
-def original_attachments(session: Session, appeal: Appeal) -> list[AttachmentRef]:
-    """The files of the message the appeal was registered from (not of later follow-ups)."""
-    rows = session.scalars(
-        select(Attachment).where(
-            Attachment.appeal_id == appeal.id, Attachment.inbound_id == appeal.inbound_id
+def _original_rows(session: Session, appeal: Appeal) -> list[Attachment]:
+    return list(
+        session.scalars(
+            select(Attachment)
+            .where(Attachment.appeal_id == appeal.id, Attachment.inbound_id == appeal.inbound_id)
+            .order_by(Attachment.id)
         )
     )
-    return [AttachmentRef(a.filename, a.content_type, a.sha256) for a in rows]
+
+
+def original_attachments(session: Session, appeal: Appeal) -> list[AttachmentRef]:
+    """The files of the message the appeal was registered from (not of later follow-ups)
+    that were forwarded when it was registered: a refused file stays refused."""
+    return [
+        AttachmentRef(a.filename, a.content_type, a.sha256)
+        for a in _original_rows(session, appeal)
+        if a.status == "sent"
+    ]
+
+
+def original_listing(session: Session, appeal: Appeal) -> list[dict[str, Any]]:
+    """Every file of that message with whether it was forwarded, for the letters."""
+    return [
+        listed(
+            name=a.original_name or a.filename,
+            filename=a.filename,
+            size=a.size,
+            status=a.status,
+            reason=a.reason,
+            inside=a.inside,
+            unpacked_from=a.unpacked_from,
+        )
+        for a in _original_rows(session, appeal)
+    ]
 
 
 # Inbound messages ---------------------------------------------------------------------

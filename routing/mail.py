@@ -33,12 +33,41 @@ class Address:
 
 @dataclass(frozen=True)
 class AttachmentInfo:
+    """One file of a message.
+
+    `filename` is safe to put in an outgoing letter or a file path (no folders, no control
+    characters, a bounded length, unique within the message); `original_name` is the name
+    as the sender's client gave it, decoded, for people to read. A file found inside
+    another one says where: `unpacked_from` for the contents of an Outlook `winmail.dat`
+    (separate files now), `inside` for the files of an attached message (.eml, .msg), whose
+    bytes travel inside that message's file.
+    """
+
     filename: str
     content_type: str
     size: int
     sha256: str
     content: bytes = field(repr=False, compare=False)
     inline: bool = False
+    original_name: str = ""
+    inside: str | None = None
+    unpacked_from: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.original_name or self.filename
+
+
+@dataclass(frozen=True)
+class ForwardedMessage:
+    """A message attached to a message (message/rfc822, an Outlook .msg): its file, and
+    what a reader of the appeal needs to see of it."""
+
+    filename: str  # the attachment that holds it (safe name)
+    from_: str
+    date: str
+    subject: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +96,7 @@ class ParsedMail:
     charset: str | None
     attachments: tuple[AttachmentInfo, ...] = ()
     defects: tuple[str, ...] = ()
+    forwarded: tuple[ForwardedMessage, ...] = ()
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None when it is absent."""

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from classifier.types import Prediction
 from models import Appeal, Attachment, Department, InboundMessage
 from routing import characteristics, duplicates, requirements
+from routing.attachments import FileDecision, listing, refs, review
 from routing.citizen import CitizenInfo, extract_citizen
 from routing.config import PipelineConfig, PipelineDeps
 from routing.deadlines import (
@@ -41,7 +42,7 @@ from routing.letters import letter
 from routing.lifecycle import OPEN_STATES, Outcome, move, new_appeal, record_event
 from routing.mail import ParsedMail
 from routing.numbering import Kind, allocate_number, detect_kind, is_urgent_request
-from routing.ports import AttachmentRef, NoticeSink
+from routing.ports import NoticeSink
 from routing.screening import may_auto_reply_to
 from routing.views import appeal_view
 
@@ -63,6 +64,7 @@ class Assessment:
     signatories: int
     privileged: str | None
     fingerprint: str
+    files: tuple[FileDecision, ...] = ()
 
 
 def assess(
@@ -84,6 +86,7 @@ def assess(
         signatories=requirements.signatories(text),
         privileged=detect_privileged_category(text),
         fingerprint=duplicates.fingerprint(body or text),
+        files=tuple(review(parsed.attachments, deps.config.attachments)),
     )
 
 
@@ -210,15 +213,21 @@ def persist(
     )
     session.add(appeal)
     session.flush()
-    for att in parsed.attachments:
+    for file in facts.files:
+        att = file.info
         session.add(
             Attachment(
                 inbound_id=inbound.id,
                 appeal_id=appeal.id,
                 filename=att.filename[:512],
+                original_name=att.display_name[:512],
                 content_type=att.content_type[:255],
                 size=att.size,
                 sha256=att.sha256,
+                status=file.status,
+                reason=file.reason,
+                inside=att.inside,
+                unpacked_from=att.unpacked_from,
             )
         )
     _record_registration(session, appeal, inbound, facts, where, now)
@@ -335,7 +344,24 @@ def dispose(
         rule=where.decision.rule,
         reason=where.decision.reason,
     )
-    tell("citizen/ack")
+    files = listing(facts.files, cfg.attachments)
+    not_taken = [f for f in files if not f["forwarded"]]
+    tell("citizen/ack", {"refused": not_taken})
+    if not_taken:
+        # A letter of its own: what was not accepted, why, and how to send it after all.
+        tell(
+            "citizen/attachments_refused",
+            {"refused": not_taken, "limits": cfg.attachments.as_view(), "followup": False},
+        )
+        record_event(
+            session,
+            now,
+            "attachments-refused",
+            appeal_id=appeal.id,
+            files=[
+                {"file": f["file"], "size": f["size"], "reason": f["reason"]} for f in not_taken
+            ],
+        )
     if repeat.status == "mass":
         _join_mass_group(session, appeal, repeat, now)
         leader = session.get(Appeal, repeat.mass_leader_id) if repeat.mass_leader_id else None
@@ -347,13 +373,15 @@ def dispose(
     notices.add(
         letter("department/assigned", appeal.kind),
         to=[dept.email],
-        context={**view, "repeat": {"status": repeat.status, "size": repeat.mass_size}},
+        context={
+            **view,
+            "repeat": {"status": repeat.status, "size": repeat.mass_size},
+            "attachments": files,
+        },
         appeal_id=appeal.id,
         language="uk",
         reply_token_for=appeal.id,
-        attachments=[
-            AttachmentRef(a.filename, a.content_type, a.sha256) for a in parsed.attachments
-        ],
+        attachments=refs(facts.files),
         automatic=True,
     )
     log.info("registered appeal %s -> %s by %s", appeal.reg_no, dept.code, where.decision.rule)

@@ -232,6 +232,7 @@ def handle_reply(
         view=viewer(deps.config),
         relay_mode=deps.relay_mode,
         event=lambda type_, **kw: record_event(session, now, type_, **kw),
+        limits=deps.config.attachments,
     )
     if role == "department":
         result = handle_department_reply(ctx, actor=sender or "admin")

@@ -21,7 +21,10 @@ import base64
 import binascii
 import codecs
 import hashlib
+import quopri
 import re
+from collections.abc import Iterator
+from dataclasses import replace
 from email import message_from_bytes, policy
 from email.header import Header, decode_header
 from email.message import Message
@@ -30,8 +33,19 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 from gateway.errors import ParseError
+from gateway.intake.attachments import (
+    ContainerError,
+    UniqueNames,
+    display_name,
+    guess_type,
+    is_outlook_msg,
+    is_tnef,
+    read_outlook_msg,
+    safe_filename,
+    unpack_tnef,
+)
 from routing.htmltext import html_to_text
-from routing.mail import Address, AttachmentInfo, ParsedMail
+from routing.mail import Address, AttachmentInfo, ForwardedMessage, ParsedMail
 
 _CANDIDATES = ("utf-8", "cp1251", "koi8-u", "koi8-r")
 _CYR = re.compile(r"[а-яіїєґё]", re.I)
@@ -215,16 +229,212 @@ def _addresses(values: list[str]) -> tuple[Address, ...]:
     return tuple(out)
 
 
-def _filename(part: Message) -> str | None:
-    name = part.get_filename()
-    if name is None:
-        return None
-    return decode_header_value(name) or None
+def part_filename(part: Message) -> str | None:
+    """The file name of a MIME part as its sender meant it, decoded.
+
+    Content-Disposition `filename` first, then the older Content-Type `name`. RFC 2231
+    values (`filename*=utf-8''%D0%A1...`, continuations `filename*0*=`, `filename*1*=`, as
+    Apple Mail and Thunderbird send them) are decoded with their declared charset when it
+    fits and guessed otherwise (a missing or wrong charset is common); quoted RFC 2047
+    encoded words (`"=?UTF-8?B?...?="`, Outlook and Gmail, against RFC 2047 §5 but
+    universal) and raw 8-bit names of webmails are decoded as header values are.
+    """
+    for param, header in (("filename", "content-disposition"), ("name", "content-type")):
+        value = part.get_param(param, None, header=header)
+        if value is None:
+            continue
+        if isinstance(value, str) and "\ufffd" in value:
+            value = _param_from_8bit_header(part, header, param) or value
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
+            charset, _language, text = value
+            try:
+                data = str(text).encode("latin-1")
+            except UnicodeEncodeError:
+                data = str(text).encode("utf-8", "surrogateescape")
+            name = decode_bytes(data, charset or None)[0]
+            # Some clients put RFC 2047 words inside an RFC 2231 value as well.
+            name = decode_header_value(name) if "=?" in name else name
+        else:
+            name = decode_header_value(value.strip('"'))
+        if name.strip():
+            return name
+    return None
+
+
+def _param_from_8bit_header(part: Message, header: str, param: str) -> str | None:
+    """A parameter of a header that carries raw 8-bit bytes (webmails write UTF-8 or
+    windows-1251 file names unencoded): the standard library shows those as U+FFFD, so the
+    header's bytes are decoded first and the parameter read from the text."""
+    for name, raw in part.raw_items():
+        if name.lower() != header or not isinstance(raw, str):
+            continue
+        text = decode_bytes(raw.encode("ascii", "surrogateescape"), None)[0]
+        probe = Message()
+        probe[header] = text
+        value = probe.get_param(param, None, header=header)
+        return value if isinstance(value, str) else None
+    return None
+
+
+# How deep attached messages inside attached messages are read; deeper ones are still
+# forwarded as files.
+_MAX_DEPTH = 3
+_MESSAGE_TYPES = ("message/rfc822", "message/global")
+
+
+def _leaves(part: Message) -> Iterator[Message]:
+    """The parts to look at, in order: like `Message.walk` but an attached message is one
+    part (it becomes an .eml file) rather than a tree to descend into."""
+    if part.get_content_type() in _MESSAGE_TYPES:
+        yield part
+        return
+    if part.is_multipart():
+        for sub in part.get_payload():
+            if isinstance(sub, Message):
+                yield from _leaves(sub)
+        return
+    yield part
+
+
+def _attached_message_bytes(part: Message) -> bytes:
+    """The bytes of the message inside a message/rfc822 part."""
+    inner = part.get_payload()
+    msg = inner[0] if isinstance(inner, list) and inner else None
+    if not isinstance(msg, Message):
+        return str(inner or "").encode("utf-8", "surrogateescape")
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if cte in ("base64", "quoted-printable"):
+        # RFC 2046 §5.2.1 forbids encoding message/rfc822, but some clients do; the parser
+        # then read the encoded text as a message with no headers.
+        encoded = msg.as_bytes(policy=_GENERATE) if msg.keys() else str(msg.get_payload())
+        if isinstance(encoded, str):
+            encoded = encoded.encode("ascii", "replace")
+        try:
+            if cte == "base64":
+                return base64.b64decode(re.sub(rb"\s+", b"", encoded), validate=False)
+            return quopri.decodestring(encoded)
+        except (ValueError, binascii.Error):
+            return encoded
+    return msg.as_bytes(policy=_GENERATE)
+
+
+# An attached message is written back from the parsed tree with CRLF and without refolding
+# its headers or quoting "From " lines: for what clients send that gives the bytes that
+# came in, so the department's .eml is the citizen's.
+_GENERATE = policy.compat32.clone(linesep="\r\n", mangle_from_=False, max_line_length=0)
+
+
+class _Collector:
+    """What the parts of one message (and of the messages attached to it) add up to."""
+
+    def __init__(self, names: UniqueNames, depth: int) -> None:
+        self.names = names
+        self.depth = depth
+        self.texts: list[str] = []
+        self.htmls: list[str] = []
+        self.charset: str | None = None
+        self.attachments: list[AttachmentInfo] = []
+        self.forwarded: list[ForwardedMessage] = []
+        self.defects: list[str] = []
+
+    def add_file(
+        self,
+        written: str | None,
+        content_type: str,
+        data: bytes,
+        *,
+        inline: bool = False,
+        inside: str | None = None,
+        unpacked_from: str | None = None,
+    ) -> AttachmentInfo:
+        original = display_name(written or "")
+        info = AttachmentInfo(
+            filename=self.names.claim(safe_filename(written, content_type)),
+            content_type=content_type,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            content=data,
+            inline=inline,
+            original_name=original,
+            inside=inside,
+            unpacked_from=unpacked_from,
+        )
+        self.attachments.append(info)
+        return info
+
+    def attached_message(self, part: Message, written: str | None) -> None:
+        data = _attached_message_bytes(part)
+        try:
+            inner = _parse(data, self.names, self.depth + 1) if self.depth < _MAX_DEPTH else None
+        except Exception as exc:  # the outer letter must still be registered
+            inner = None
+            self.defects.append(f"attached message not readable ({type(exc).__name__})")
+        if not written:
+            subject = inner.subject if inner is not None else ""
+            written = f"{subject or 'message'}.eml"
+        elif not written.lower().endswith((".eml", ".msg")):
+            written = f"{written}.eml"
+        eml = self.add_file(written, part.get_content_type(), data)
+        if inner is None:
+            return
+        self.forwarded.append(
+            ForwardedMessage(
+                filename=eml.filename,
+                from_=str(inner.from_addr) if inner.from_addr else inner.header("from") or "",
+                date=inner.header("date") or "",
+                subject=inner.subject,
+                text=inner.text,
+            )
+        )
+        self.forwarded += inner.forwarded
+        # Its files travel inside the .eml; listed so that what is inside is checked too.
+        self.attachments += [replace(a, inside=eml.filename) for a in inner.attachments]
+        self.defects += [f"attached message {eml.filename}: {d}" for d in inner.defects]
+
+    def tnef(self, written: str | None, content_type: str, data: bytes) -> None:
+        try:
+            content = unpack_tnef(data)
+        except ContainerError as exc:
+            self.add_file(written, content_type, data)
+            self.defects.append(f"winmail.dat kept as it is: {exc}")
+            return
+        origin = display_name(written or "winmail.dat")
+        for name, blob in content.files:
+            self.add_file(name, guess_type(name), blob, unpacked_from=origin)
+        if content.skipped:
+            self.defects.append(f"winmail.dat: {content.skipped} part(s) without file data")
+        body = content.text.strip()
+        # Outlook usually sends the body as text/plain beside winmail.dat as well.
+        if body and not any(_said_in(body, t) for t in self.texts):
+            self.texts.append(body)
+
+    def outlook_msg(self, written: str | None, content_type: str, data: bytes) -> None:
+        item = self.add_file(written, content_type, data)
+        try:
+            content = read_outlook_msg(data)
+        except ContainerError as exc:
+            self.defects.append(f"{item.filename} kept as it is: {exc}")
+            return
+        self.forwarded.append(
+            ForwardedMessage(
+                item.filename, content.from_, content.date, content.subject, content.text
+            )
+        )
+        for name, blob in content.files:
+            self.add_file(name, guess_type(name), blob, inside=item.filename)
+
+
+def _said_in(part: str, whole: str) -> bool:
+    return " ".join(part.split()) in " ".join(whole.split())
 
 
 def parse(raw: bytes) -> ParsedMail:
     if not isinstance(raw, bytes | bytearray):
         raise ParseError("not bytes")
+    return _parse(bytes(raw), UniqueNames(), 0)
+
+
+def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
     defects: list[str] = []
     msg: Message | None = None
     try:
@@ -245,20 +455,20 @@ def parse(raw: bytes) -> ParsedMail:
     for k, v in BytesHeaderParser(policy=policy.compat32).parsebytes(bytes(raw)).items():
         headers.setdefault(k.lower(), []).append(decode_header_value(v))
 
-    texts: list[str] = []
-    htmls: list[str] = []
-    charset = None
-    attachments: list[AttachmentInfo] = []
-    for part in msg.walk():
-        if part.is_multipart():
-            continue
+    got = _Collector(names, depth)
+    # The top-level part is the letter itself even when it is an attached message type.
+    parts = _leaves(msg) if msg.get_content_type() not in _MESSAGE_TYPES else iter([msg])
+    for part in parts:
         ctype = part.get_content_type()
         disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         try:
-            filename = _filename(part)
+            filename = part_filename(part)
         except Exception:
             filename = None
             defects.append(f"{ctype}: unreadable attachment file name")
+        if ctype in _MESSAGE_TYPES and part is not msg:
+            got.attached_message(part, filename)
+            continue
         payload: bytes | None
         try:
             decoded = part.get_payload(decode=True)
@@ -283,30 +493,24 @@ def parse(raw: bytes) -> ParsedMail:
             text, used, how = decode_bytes(payload, part.get_content_charset())
             if how not in ("declared", "ascii"):
                 defects.append(f"{ctype}: charset {how}, read as {used}")
-            if ctype == "text/plain":
-                texts.append(text)
-                charset = charset or used
-            else:
-                htmls.append(text)
-                charset = charset or used
+            (got.texts if ctype == "text/plain" else got.htmls).append(text)
+            got.charset = got.charset or used
             continue
         if ctype.startswith("multipart/"):
             continue
-        attachments.append(
-            AttachmentInfo(
-                filename=(filename or f"attachment.{ctype.split('/')[-1]}")[:255],
-                content_type=ctype,
-                size=len(payload),
-                sha256=hashlib.sha256(payload).hexdigest(),
-                content=payload,
-                inline=disposition == "inline",
-            )
-        )
+        if is_tnef(filename or "", ctype, payload):
+            got.tnef(filename, ctype, payload)
+        elif is_outlook_msg(filename or "", ctype):
+            got.outlook_msg(filename, ctype, payload)
+        else:
+            got.add_file(filename, ctype, payload, inline=disposition == "inline")
+    defects += got.defects
+    texts, htmls, charset = got.texts, got.htmls, got.charset
     html = "\n".join(htmls) if htmls else None
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())
     if not text and html:
         text = html_to_text(html)
-    if not texts and not htmls and not attachments and raw.strip():
+    if not texts and not htmls and not got.attachments and raw.strip():
         # Not MIME at all (or headers only): keep whatever follows the header block.
         body = raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[-1]
         text, charset, _ = decode_bytes(body, None)
@@ -343,8 +547,9 @@ def parse(raw: bytes) -> ParsedMail:
         text=text,
         html=html,
         charset=charset,
-        attachments=tuple(attachments),
+        attachments=tuple(got.attachments),
         defects=tuple(dict.fromkeys(defects)),
+        forwarded=tuple(got.forwarded),
     )
 
 
@@ -361,8 +566,20 @@ def to_dict(parsed: ParsedMail) -> dict[str, Any]:
         "text": parsed.text[:2000],
         "html": bool(parsed.html),
         "attachments": [
-            {"name": a.filename, "type": a.content_type, "size": a.size, "sha256": a.sha256}
+            {
+                "name": a.filename,
+                "written": a.display_name,
+                "type": a.content_type,
+                "size": a.size,
+                "sha256": a.sha256,
+                **({"inside": a.inside} if a.inside else {}),
+                **({"unpacked_from": a.unpacked_from} if a.unpacked_from else {}),
+            }
             for a in parsed.attachments
+        ],
+        "forwarded": [
+            {"file": f.filename, "from": f.from_, "date": f.date, "subject": f.subject}
+            for f in parsed.forwarded
         ],
         "defects": list(parsed.defects),
         "size": parsed.size,

@@ -110,6 +110,12 @@ def build_message(
         msg.attach(text)
         for filename, content_type, data in attachments:
             maintype, _, subtype = content_type.partition("/")
+            if maintype.lower() == "message":
+                # An attached message (.eml) goes as a file: message/rfc822 may not be
+                # base64-encoded (RFC 2046 §5.2.1), and sending it as it is would need an
+                # 8-bit clean path for whatever the citizen's client wrote. Clients open a
+                # ".eml" file as a message.
+                maintype, subtype = "application", "octet-stream"
             part = MIMEBase(maintype or "application", subtype or "octet-stream")
             part.set_payload(data)
             encoders.encode_base64(part)

@@ -7,9 +7,19 @@ from __future__ import annotations
 import base64
 import json
 import quopri
+from datetime import UTC, datetime
 
 import pytest
+from containers import compound_file, outlook_msg, tnef
 
+from gateway.intake.attachments import (
+    ContainerError,
+    display_name,
+    read_outlook_msg,
+    rtf_to_text,
+    safe_filename,
+    unpack_tnef,
+)
 from gateway.intake.parsing import detect_charset, html_to_text, parse, to_dict
 
 UK = "Доброго дня! У нашому будинку по вулиці Шевченка вже третій тиждень немає гарячої води. Прошу вжити заходів."
@@ -160,3 +170,279 @@ def test_corrupt_base64_is_reported_as_corrupt() -> None:
     assert any(d.startswith("corrupt:") for d in parse(raw).defects)
     good = message(base64.encodebytes(UK.encode()), charset="utf-8", cte="base64")
     assert not any(d.startswith("corrupt:") for d in parse(good).defects)
+
+
+# -- attachments -------------------------------------------------------------------------
+
+
+def with_file(
+    disposition: str, data: bytes = b"%PDF-1.4 x", ctype: str = "application/pdf"
+) -> bytes:
+    return (
+        b"From: p@example.org\r\nTo: a@council.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + "Текст".encode() + b"\r\n"
+        b"--B\r\nContent-Type: "
+        + ctype.encode()
+        + b"\r\nContent-Transfer-Encoding: base64\r\n"
+        + disposition.encode("utf-8", "surrogateescape")
+        + b"\r\n\r\n"
+        + base64.encodebytes(data)
+        + b"--B--\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("disposition", "name"),
+    [
+        pytest.param(
+            "Content-Disposition: attachment; filename*=utf-8''%D0%97%D0%B0%D1%8F%D0%B2%D0%B0.pdf",
+            "Заява.pdf",
+            id="rfc2231",
+        ),
+        pytest.param(
+            "Content-Disposition: attachment;\r\n filename*0*=utf-8''%D0%97%D0%B0;\r\n"
+            " filename*1*=%D1%8F%D0%B2%D0%B0%20%E2%84%96%201.pdf",
+            "Заява № 1.pdf",
+            id="rfc2231-continuations",
+        ),
+        pytest.param(
+            "Content-Disposition: attachment; filename*=windows-1251''%C7%E0%FF%E2%E0.pdf",
+            "Заява.pdf",
+            id="rfc2231-cp1251",
+        ),
+        pytest.param(
+            # The charset left out (old Opera, some PHP mailers): guessed.
+            "Content-Disposition: attachment; filename*=''%D0%97%D0%B0%D1%8F%D0%B2%D0%B0.pdf",
+            "Заява.pdf",
+            id="rfc2231-no-charset",
+        ),
+        pytest.param(
+            'Content-Disposition: attachment; filename="=?UTF-8?B?0JfQsNGP0LLQsC5wZGY=?="',
+            "Заява.pdf",
+            id="rfc2047-quoted",
+        ),
+        pytest.param(
+            'Content-Disposition: attachment; filename="=?windows-1251?Q?=C7=E0=FF=E2=E0?=.pdf"',
+            "Заява.pdf",
+            id="rfc2047-cp1251-q",
+        ),
+        pytest.param(
+            'Content-Disposition: attachment; filename="'
+            + "Заява.pdf".encode().decode("ascii", "surrogateescape")
+            + '"',
+            "Заява.pdf",
+            id="raw-utf8",
+        ),
+    ],
+)
+def test_attachment_names_are_decoded(disposition: str, name: str) -> None:
+    (att,) = parse(with_file(disposition)).attachments
+    assert att.filename == name
+    assert att.original_name == name
+
+
+def test_name_of_content_type_when_there_is_no_filename() -> None:
+    ctype = 'application/pdf; name="=?UTF-8?B?0JfQsNGP0LLQsC5wZGY=?="'
+    (att,) = parse(with_file("Content-Disposition: attachment", ctype=ctype)).attachments
+    assert att.filename == "Заява.pdf"
+
+
+@pytest.mark.parametrize(
+    ("written", "safe"),
+    [
+        pytest.param("../../etc/passwd", "passwd", id="dot-dot"),
+        pytest.param("C:\\Users\\Оксана\\Desktop\\скан.pdf", "скан.pdf", id="windows-path"),
+        pytest.param("C:скан.pdf", "скан.pdf", id="drive-relative"),
+        pytest.param("скан\x07\x00заяви.pdf", "скан заяви.pdf", id="control-characters"),
+        pytest.param("invoice\u202egpj.exe", "invoicegpj.exe", id="bidi-override"),
+        pytest.param('a<b>c:d"e|f?g*h.pdf', "a_b_c_d_e_f_g_h.pdf", id="windows-forbidden"),
+        pytest.param("  звіт.pdf. . ", "звіт.pdf", id="trailing-dots-and-spaces"),
+        pytest.param(".htaccess", "htaccess", id="hidden"),
+        pytest.param("CON.txt", "_CON.txt", id="dos-device"),
+        pytest.param("..", "attachment.pdf", id="nothing-left"),
+        pytest.param("", "attachment.pdf", id="empty"),
+    ],
+)
+def test_safe_filename(written: str, safe: str) -> None:
+    assert safe_filename(written, "application/pdf") == safe
+
+
+def test_safe_filename_caps_the_length_and_keeps_the_extension() -> None:
+    name = safe_filename("Дуже довга назва документа " * 20 + ".pdf")
+    assert name.endswith(".pdf")
+    assert len(name) <= 120 and len(name.encode()) <= 200
+
+
+def test_display_name_keeps_what_was_written_but_shows_invisible_characters() -> None:
+    assert display_name("C:\\Робочий стіл\\скан\x07.pdf") == "C:\\Робочий стіл\\скан\ufffd.pdf"
+    assert display_name("invoice\u202egpj.exe") == "invoice\ufffdgpj.exe"
+
+
+def test_same_names_are_made_unique() -> None:
+    raw = with_file('Content-Disposition: attachment; filename="image.jpg"')
+    raw = raw.replace(b"--B--\r\n", b"") + (
+        b'--B\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename="IMAGE.jpg"\r\n\r\nx\r\n--B--\r\n'
+    )
+    names = [a.filename for a in parse(raw).attachments]
+    assert names == ["image.jpg", "IMAGE (2).jpg"]
+
+
+def test_an_attached_message_is_kept_whole_and_read() -> None:
+    inner = (
+        "From: =?UTF-8?B?0JbQldCa?= <zhek@example.org>\r\nTo: p@example.org\r\n"
+        "Subject: =?UTF-8?B?0JLRltC00L/QvtCy0ZbQtNGM?=\r\nDate: Mon, 30 Nov 2026 10:00:00 +0200\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="I"\r\n\r\n'
+        "--I\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nРемонт буде навесні.\r\n"
+        '--I\r\nContent-Type: application/octet-stream; name="run.exe"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--I--\r\n"
+    ).encode()
+    raw = (
+        b"From: p@example.org\r\nTo: a@council.example\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        + "Дивіться нижче".encode()
+        + b"\r\n"
+        b"--B\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n"
+        + inner
+        + b"\r\n--B--\r\n"
+    )
+    parsed = parse(raw)
+    assert parsed.text == "Дивіться нижче"  # the attached text is not the letter's own
+    eml, exe = parsed.attachments
+    assert (eml.filename, eml.content_type, eml.content) == (
+        "Відповідь.eml",
+        "message/rfc822",
+        inner,
+    )
+    assert (exe.filename, exe.inside) == ("run.exe", "Відповідь.eml")
+    (fwd,) = parsed.forwarded
+    assert (fwd.filename, fwd.from_, fwd.subject) == (
+        "Відповідь.eml",
+        "ЖЕК <zhek@example.org>",
+        "Відповідь",
+    )
+    assert fwd.date == "Mon, 30 Nov 2026 10:00:00 +0200" and fwd.text == "Ремонт буде навесні."
+
+
+def test_base64_encoded_attached_message_is_decoded() -> None:
+    inner = b"From: a@example.org\r\nSubject: Inner\r\n\r\nBody of inner\r\n"
+    raw = (
+        b"From: p@example.org\r\nSubject: Fwd\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nsee\r\n"
+        b'--B\r\nContent-Type: message/rfc822; name="inner.eml"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        + base64.encodebytes(inner)
+        + b"--B--\r\n"
+    )
+    parsed = parse(raw)
+    assert parsed.attachments[0].content == inner
+    assert parsed.forwarded[0].subject == "Inner"
+
+
+def test_winmail_dat_is_unpacked_into_its_files_and_body() -> None:
+    blob = tnef(
+        [("Довідка про склад сім'ї.pdf", b"%PDF-1.4 d"), ("IMG_0001.JPG", b"\xff\xd8\xff")],
+        body="Текст з Outlook",
+    )
+    parsed = parse(
+        with_file(
+            'Content-Disposition: attachment; filename="winmail.dat"', blob, "application/ms-tnef"
+        )
+    )
+    assert [(a.filename, a.content, a.unpacked_from) for a in parsed.attachments] == [
+        ("Довідка про склад сім'ї.pdf", b"%PDF-1.4 d", "winmail.dat"),
+        ("IMG_0001.JPG", b"\xff\xd8\xff", "winmail.dat"),
+    ]
+    assert parsed.attachments[1].content_type == "image/jpeg"
+    assert "Текст з Outlook" in parsed.text and parsed.text.startswith("Текст")
+
+
+def test_winmail_dat_short_names_in_the_oem_code_page() -> None:
+    # No MAPI long name: the title attribute in windows-1251 is all there is.
+    blob = tnef([("Скан.pdf", b"%PDF")], long_names=False)
+    assert unpack_tnef(blob).files == (("Скан.pdf", b"%PDF"),)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        pytest.param(b"not tnef at all", id="no-signature"),
+        pytest.param(tnef([("a.pdf", b"%PDF" * 100)])[:60], id="truncated"),
+        pytest.param(b"\x78\x9f\x3e\x22\x01\x00", id="empty"),
+    ],
+)
+def test_a_winmail_dat_that_cannot_be_read_is_kept_with_a_defect(blob: bytes) -> None:
+    parsed = parse(
+        with_file(
+            'Content-Disposition: attachment; filename="winmail.dat"', blob, "application/ms-tnef"
+        )
+    )
+    (att,) = parsed.attachments
+    assert (att.filename, att.content) == ("winmail.dat", blob)
+    assert any(d.startswith("winmail.dat kept as it is") for d in parsed.defects)
+    assert not any(d.startswith("corrupt:") for d in parsed.defects)  # not held for it
+
+
+def test_outlook_msg_is_kept_and_its_text_read() -> None:
+    item = outlook_msg(
+        subject="Відповідь ОСББ",
+        sender_name="ОСББ",
+        sender_email="osbb@example.org",
+        body="Кошти на ремонт будуть у березні.",
+        sent=datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
+        files=[("кошторис.pdf", b"%PDF-1.4 " + b"k" * 5000)],  # over 4096: a regular stream
+    )
+    parsed = parse(
+        with_file(
+            'Content-Disposition: attachment; filename="lyst.msg"',
+            item,
+            "application/vnd.ms-outlook",
+        )
+    )
+    msg, inner = parsed.attachments
+    assert (msg.filename, msg.content) == ("lyst.msg", item)
+    assert (inner.filename, inner.inside, inner.size) == ("кошторис.pdf", "lyst.msg", 5009)
+    (fwd,) = parsed.forwarded
+    assert fwd.subject == "Відповідь ОСББ" and "osbb@example.org" in fwd.from_
+    assert fwd.text == "Кошти на ремонт будуть у березні."
+    assert fwd.date == "Wed, 25 Nov 2026 08:00:00 +0000"
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        pytest.param(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, id="ole-garbage"),
+        pytest.param(b"PK\x03\x04 a zip named .msg", id="not-ole"),
+        pytest.param(compound_file({"WordDocument": b"x" * 100}), id="ole-but-not-a-message"),
+    ],
+)
+def test_outlook_msg_reader_failure_keeps_the_file(blob: bytes) -> None:
+    with pytest.raises(ContainerError):
+        read_outlook_msg(blob)
+    parsed = parse(
+        with_file(
+            'Content-Disposition: attachment; filename="lyst.msg"',
+            blob,
+            "application/vnd.ms-outlook",
+        )
+    )
+    (att,) = parsed.attachments
+    assert att.content == blob and parsed.forwarded == ()
+    assert any("lyst.msg kept as it is" in d for d in parsed.defects)
+
+
+def test_rtf_to_text() -> None:
+    rtf = (
+        rb"{\rtf1\ansi\ansicpg1251{\fonttbl{\f0 Arial;}}{\*\generator Msftedit;}"
+        rb"\pard \'c4\'ee\'e1\'f0\'e8\'e9 \u1076?\u1077?\u1085?\u1100?!\par \'c4\'e0\'e9\'f2\'e5\par}"
+    )
+    assert rtf_to_text(rtf) == "Добрий день!\nДайте"
+
+
+def test_to_dict_shows_names_and_attached_messages() -> None:
+    raw = with_file(
+        "Content-Disposition: attachment; filename*=utf-8''..%2F%D0%97%D0%B0%D1%8F%D0%B2%D0%B0.pdf"
+    )
+    (att,) = to_dict(parse(raw))["attachments"]
+    assert att["name"] == "Заява.pdf" and att["written"] == "../Заява.pdf"
