@@ -26,7 +26,9 @@ department's mailbox (`department/confirmed`); one that is not gets the help let
 (`department/command_help`) with the reason as a code, which the templates put into words
 in the letter's language.
 
-From the citizen: a follow-up, attached to the appeal and forwarded to the department.
+From the citizen, while the appeal is open: a follow-up, attached to the appeal and
+forwarded to the department (`handle_citizen_followup`; `routing.followups` decides what a
+citizen's reply to a finished appeal does).
 With `replies.relay = "review"`, department answers wait for an admin instead of going out.
 """
 

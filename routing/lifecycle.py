@@ -19,6 +19,9 @@ Appeal states:
                       request, passed to the holder of the information (Law 2939-VI
                       Art. 22 §3)
 
+A returned or not-considered appeal goes back to routed when the citizen supplies the
+missing name and address (`routing.followups`); the other finished states are final.
+
 Inbound message states: received -> processing (a worker's claim, models.claims) ->
 processed | held | discarded, always with a reason; held ones go back to received when an
 admin requeues them.
@@ -73,6 +76,11 @@ _MOVES: dict[str, frozenset[str]] = {
     "routed": frozenset({"routed", "answered", "held", *CLOSED_STATES}),
     "answered": frozenset({"routed", "answered", "held", "closed", "forwarded_external"}),
     "held": frozenset({"routed", "closed", "forwarded_external"}),
+    # An incomplete appeal (Art. 5) or an anonymous one (Art. 8) is considered once the
+    # citizen supplies what was missing: it goes back to its department with a new term
+    # counted from the day the complete data arrived (routing.followups).
+    "returned": frozenset({"routed"}),
+    "not_considered": frozenset({"routed"}),
 }
 
 
@@ -142,9 +150,15 @@ def move(appeal: Appeal, to: AppealState, now: datetime) -> None:
     allowed = _MOVES.get(appeal.state, frozenset())
     if to not in allowed:
         raise LifecycleError(f"appeal {appeal.reg_no}: {appeal.state} -> {to} is not allowed")
+    was = appeal.state
     appeal.state = to
     if to in CLOSED_STATES:
         appeal.closed_at = now
+    elif was in CLOSED_STATES:
+        # Re-opened (a returned or not-considered appeal completed by the citizen): it is
+        # no longer finished, and its result of consideration is still to come.
+        appeal.closed_at = None
+        clear_result(appeal)
     if to in _RESULT_OF_STATE:
         # Returned (Art. 5), not considered (Art. 8) and forwarded (Art. 7) are results of
         # consideration in their own right; the register records them without a person.
@@ -163,6 +177,14 @@ def set_result(appeal: Appeal, result: str, source: str, now: datetime) -> None:
     appeal.result = result
     appeal.result_at = now
     appeal.characteristic_sources = {**(appeal.characteristic_sources or {}), "result": source}
+
+
+def clear_result(appeal: Appeal) -> None:
+    appeal.result = None
+    appeal.result_at = None
+    sources = dict(appeal.characteristic_sources or {})
+    sources.pop("result", None)
+    appeal.characteristic_sources = sources
 
 
 def record_answer(

@@ -332,7 +332,14 @@ def dispose(
         record_event(session, now, "duplicate", appeal_id=appeal.id, original=repeat.related_id)
         tell("citizen/duplicate", {"original": {"reg_no": original.reg_no if original else ""}})
         return Outcome("processed", "duplicate", appeal.id)
-    if repeat.status == "repeated" and policies.repeated_policy == "not_considered":
+    # A complaint about the decision on the first appeal is not a repeated appeal in the
+    # sense of Art. 8 (the same issue raised again): the citizen has a right to it.
+    complaint = bool((appeal.flags or {}).get("complaint"))
+    if (
+        repeat.status == "repeated"
+        and not complaint
+        and policies.repeated_policy == "not_considered"
+    ):
         return _not_considered(session, appeal, now, "repeated", tell)
     dept = where.department
     record_event(

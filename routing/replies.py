@@ -13,7 +13,9 @@ reply is matched in this order (first hit wins; the method is recorded on the ev
 4. Otherwise the holding pen (`unmatched-reply`) with the best guesses for an admin.
 
 Who may answer (Alaveteli's gatekeeper): the assigned department's addresses and domains
-answer; the citizen's mail is a follow-up; anyone else is held for an admin.
+answer (`routing.answers`); the citizen's mail is a follow-up, a new appeal or the missing
+data of a returned one, by the appeal's state (`routing.followups`); anyone else is held
+for an admin.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage, OutboundMessage
-from routing.answers import AnswerContext, handle_citizen_followup, handle_department_reply
+from routing.answers import AnswerContext, handle_department_reply
 from routing.config import PipelineDeps
+from routing.followups import handle_citizen_reply
 from routing.lifecycle import Outcome, awaits_answer, record_event
 from routing.mail import ParsedMail
 from routing.ports import NoticeSink
@@ -221,6 +224,10 @@ def handle_reply(
             reason="appeal-closed",
         )
         return Outcome("held", "appeal-closed", appeal.id, role="reply")
+    if role == "citizen":
+        # What the reply does depends on the state of the appeal (open, answered, returned,
+        # not considered): routing.followups.
+        return handle_citizen_reply(session, inbound, parsed, recipients, appeal, deps, notices)
     ctx = AnswerContext(
         session=session,
         inbound=inbound,
@@ -234,8 +241,5 @@ def handle_reply(
         event=lambda type_, **kw: record_event(session, now, type_, **kw),
         limits=deps.config.attachments,
     )
-    if role == "department":
-        result = handle_department_reply(ctx, actor=sender or "admin")
-    else:
-        result = handle_citizen_followup(ctx)
+    result = handle_department_reply(ctx, actor=sender or "admin")
     return Outcome(result.state, result.reason, appeal.id, role=role)

@@ -18,6 +18,7 @@ def _d(d: date) -> str:
 
 def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) -> dict[str, Any]:
     tz = ZoneInfo(cfg.timezone)
+    flags = appeal.flags or {}
     return {
         "instance": dict(cfg.instance),
         "appeal": {
@@ -40,6 +41,12 @@ def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) ->
             "priority": appeal.priority,
             "extended_days": appeal.extended_days or 0,
             "privileged_category": appeal.privileged_category,
+            # A citizen's reply to a final answer registered as a new appeal: the number
+            # of the first appeal, and whether the reply disagrees with its decision.
+            "followup_of": flags.get("followup_of", ""),
+            "complaint": bool(flags.get("complaint")),
+            # A returned or not-considered appeal the citizen completed: from which state.
+            "reopened_from": (flags.get("reopened") or {}).get("from", ""),
         },
         "department": (
             {"code": dept.code, "name": dept.name, "email": dept.email, "triage": dept.is_triage}

@@ -1,0 +1,442 @@
+"""What a citizen's reply to one of our letters does, by the state of its appeal.
+
+The letters invite these replies: the acknowledgement ("reply to add to your appeal"), the
+final answer ("if you disagree you may appeal against it", Law 393/96-ВР Art. 16), the
+returned letter (what Art. 5 requires is missing) and the not-considered one (Art. 8: an
+anonymous appeal is considered once its author is known). So:
+
+- open appeal: a follow-up, forwarded to the department (`routing.answers`);
+- closed appeal (final answer given):
+  - a pure "thank you": recorded on the appeal, nothing is registered;
+  - anything else: a new appeal, linked to the first (`repeat_status` "repeated",
+    `related_appeal_id`), flagged `complaint` when it disagrees with the decision; numbered,
+    with its own term (Art. 20), routed to the first appeal's department, acknowledged and
+    forwarded with the first appeal's number. While such a new appeal is open, further
+    replies to the old answer are its follow-ups rather than yet another appeal;
+- returned (Art. 5) or not considered as anonymous (Art. 8): when the reply supplies the
+  missing name and address the appeal is re-opened with a new term counted from the day
+  the complete data arrived, acknowledged and forwarded; otherwise the returned letter
+  goes out again naming what is still missing;
+- a duplicate: the reply belongs to the appeal it duplicates;
+- anything else (not considered as repeated, forwarded to another body): held for a
+  person, who decides; the law does not allow ignoring it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Appeal, AppealEvent, Department, InboundMessage
+from routing import requirements
+from routing.answers import AnswerContext, handle_citizen_followup
+from routing.citizen import CitizenInfo, extract_citizen
+from routing.config import PipelineDeps
+from routing.deadlines import compute_due
+from routing.departments import RoutingDecision
+from routing.duplicates import RepeatVerdict
+from routing.lifecycle import (
+    OPEN_STATES,
+    Outcome,
+    move,
+    original_attachments,
+    record_event,
+)
+from routing.mail import ParsedMail
+from routing.numbering import Kind
+from routing.ports import AttachmentRef, NoticeSink
+from routing.quotes import ReplyParts, split_reply
+from routing.registration import Placement, assess, dispose, persist, place
+from routing.screening import may_auto_reply_to
+from routing.views import appeal_view, viewer
+
+# Thanks in the languages citizens write in; a reply is "pure thanks" when every word of it
+# is one of these, a filler word of a thank-you note, a closing phrase, a mobile footer or
+# the citizen's own name. Negations ("не") are deliberately absent: "дякую, але нічого не
+# зроблено" is not thanks.
+_THANKS = re.compile(
+    r"^(?:дяку\w*|подяк\w*|дяка|спасиб\w*|благодар\w*|thank\w*|thx|ty|merci)$", re.IGNORECASE
+)
+# fmt: off
+_THANKS_FILLER = frozenset(
+    {
+        # Ukrainian
+        "щиро", "дуже", "велике", "величезне", "красно", "вам", "вас", "тобі", "вашу", "ваш",
+        "вашій", "за", "на", "і", "й", "та", "а", "що", "ще", "раз", "відповідь", "відповіді",
+        "відповіли", "оперативну", "оперативність", "оперативно", "швидку", "швидко", "допомогу",
+        "роботу", "увагу", "розгляд", "вирішення", "питання", "проблему", "проблема", "вирішено",
+        "вирішили", "зроблено", "все", "усе", "зрозуміло", "добре", "гаразд", "ок", "окей",
+        "отримала", "отримав", "отримали", "лист", "листа",
+        # Russian
+        "большое", "огромное", "ответ", "помощь", "оперативность", "всё", "понятно", "хорошо",
+        "получила", "получил",
+        # English
+        "ok", "okay", "you", "very", "much", "so", "for", "the", "your", "answer", "reply",
+        "help", "all", "good", "fine", "received", "lot", "many",
+        # closing phrases and mobile footers ("Sent from my iPhone", "Надіслано з iPhone")
+        "з", "повагою", "пошаною", "уважением", "с", "best", "kind", "regards", "cheers", "sent",
+        "from", "my", "iphone", "ipad", "android", "samsung", "galaxy", "outlook", "mail", "get",
+        "ios", "mobile", "надіслано", "відправлено", "мого", "мій", "телефону", "смартфона",
+        "отправлено", "из", "моего", "телефона",
+    }
+)
+# fmt: on
+# Disagreement with the decision (a complaint, скарга) rather than a further request.
+_DISAGREES = re.compile(
+    r"не\s*(?:згод|згід|погоджу|погодж|задоволен|задовольн|влаштову|приймаю)"
+    r"|незгод|оскарж|скарг|протиправн|неправомірн"
+    r"|не\s*(?:соглас|удовлетвор|устраива)|несоглас|обжал|жалоб"
+    r"|disagree|do\s+not\s+agree|don'?t\s+agree|not\s+satisfied|dissatisfied|complain"
+    r"|appeal\s+against",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[\w'’ʼ-]+")
+
+
+def is_pure_thanks(text: str, *known: str | None) -> bool:
+    """True for "Дякую!", "Щиро дякую за відповідь.\\nОксана Бондар\\nSent from my iPhone"
+    and the like; `known` are the citizen's name, address and phone, which a signature
+    repeats and which are no content of their own."""
+    for part in known:
+        if part:
+            text = text.replace(part, " ")
+    words = [w.strip("'’ʼ-").lower() for w in _WORD.findall(text)]
+    words = [w for w in words if w and not w.isdigit()]
+    names = {w.lower() for part in known if part for w in _WORD.findall(part)}
+    if not words or len(words) > 40 or not any(_THANKS.match(w) for w in words):
+        return False
+    return all(_THANKS.match(w) or w in _THANKS_FILLER or w in names for w in words)
+
+
+def disagrees(text: str) -> bool:
+    """The reply contests the answer: a complaint about the decision (Art. 16)."""
+    return bool(_DISAGREES.search(text))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reply:
+    """One citizen reply and where it is processed."""
+
+    session: Session
+    inbound: InboundMessage
+    parsed: ParsedMail
+    recipients: list[str]
+    deps: PipelineDeps
+    notices: NoticeSink
+    now: datetime
+    parts: ReplyParts
+
+    def event(self, type_: str, appeal: Appeal, **data: object) -> None:
+        record_event(
+            self.session, self.now, type_, appeal_id=appeal.id, inbound_id=self.inbound.id, **data
+        )
+
+    def attachments(self) -> list[AttachmentRef]:
+        return [
+            AttachmentRef(a.filename, a.content_type, a.sha256) for a in self.parsed.attachments
+        ]
+
+    def may_write_to(self, appeal: Appeal) -> bool:
+        return bool(appeal.citizen_email) and may_auto_reply_to(
+            appeal.citizen_email or "", self.deps.config.screening
+        )
+
+    def thread(self) -> list[str]:
+        return [self.parsed.message_id] if self.parsed.message_id else []
+
+
+def handle_citizen_reply(
+    session: Session,
+    inbound: InboundMessage,
+    parsed: ParsedMail,
+    recipients: list[str],
+    appeal: Appeal,
+    deps: PipelineDeps,
+    notices: NoticeSink,
+) -> Outcome:
+    """A matched reply from the appeal's citizen (see the module docstring)."""
+    reply = _Reply(
+        session,
+        inbound,
+        parsed,
+        recipients,
+        deps,
+        notices,
+        deps.clock.now(),
+        split_reply(parsed.text, parsed.html),
+    )
+    if appeal.state == "duplicate" and appeal.related_appeal_id is not None:
+        # The duplicate letter said the text was joined to the first appeal: so is the reply.
+        original = session.get(Appeal, appeal.related_appeal_id)
+        if original is not None:
+            reply.event("followup-to-original", appeal, original=original.id)
+            appeal = original
+    if appeal.state in OPEN_STATES:
+        return _forward(reply, appeal)
+    if appeal.state == "closed":
+        return _after_final_answer(reply, appeal)
+    if appeal.state == "returned" or (
+        appeal.state == "not_considered" and _not_considered_why(session, appeal) == "anonymous"
+    ):
+        return _supplement(reply, appeal)
+    reply.event("followup", appeal, chars=len(reply.parts.new_text), state=appeal.state)
+    return Outcome("held", "followup-needs-person", appeal.id, role="citizen")
+
+
+def _forward(reply: _Reply, appeal: Appeal) -> Outcome:
+    """A follow-up of an open appeal: to its department, as it always was."""
+    ctx = AnswerContext(
+        session=reply.session,
+        inbound=reply.inbound,
+        parsed=reply.parsed,
+        appeal=appeal,
+        notices=reply.notices,
+        calendar=reply.deps.calendar,
+        now=reply.now,
+        view=viewer(reply.deps.config),
+        relay_mode=reply.deps.relay_mode,
+        event=lambda type_, **kw: record_event(reply.session, reply.now, type_, **kw),
+    )
+    result = handle_citizen_followup(ctx)
+    return Outcome(result.state, result.reason, appeal.id, role="citizen")
+
+
+def _after_final_answer(reply: _Reply, first: Appeal) -> Outcome:
+    text = reply.parts.reply_text
+    if not text.strip() and not reply.parsed.attachments:
+        reply.event("followup", first, chars=0, state=first.state)
+        return Outcome("processed", "followup-empty", first.id, role="citizen")
+    sender = reply.parsed.from_addr.name if reply.parsed.from_addr else None
+    known = (first.citizen_name, first.citizen_address, first.citizen_phone, sender)
+    if not reply.parsed.attachments and is_pure_thanks(text, *known):
+        reply.event("citizen-thanks", first, chars=len(text))
+        return Outcome("processed", "followup-thanks", first.id, role="citizen")
+    pending = reply.session.scalars(
+        select(Appeal)
+        .where(
+            Appeal.related_appeal_id == first.id,
+            Appeal.citizen_email == first.citizen_email,
+            Appeal.state.in_(OPEN_STATES),
+        )
+        .order_by(Appeal.id.desc())
+    ).first()
+    if pending is not None:
+        # The citizen's earlier reply to this answer is already being considered: this one
+        # adds to it rather than starting yet another appeal.
+        reply.event("followup-to-pending", first, pending=pending.id)
+        return _forward(reply, pending)
+    return _register_followup(reply, first, complaint=disagrees(text))
+
+
+def _register_followup(reply: _Reply, first: Appeal, *, complaint: bool) -> Outcome:
+    """A new appeal out of a reply to a final answer: repeated (the classifier's повторне)
+    or a complaint about the decision, linked to the first appeal."""
+    deps, session = reply.deps, reply.session
+    received = reply.inbound.received_at
+    facts = assess(reply.parsed, reply.recipients, received, deps)
+    citizen = _merge_citizen(facts.citizen, first)
+    body = facts.body or facts.text
+    facts = dataclasses.replace(
+        facts,
+        citizen=citizen,
+        # The same kind of item as the first (a complaint about an answer to an information
+        # request is about that request), with its own legal term from today.
+        kind=cast(Kind, first.kind),
+        kind_how="followup",
+        urgent=first.urgent,
+        due=compute_due(cast(Kind, first.kind), received, deps.calendar, urgent=first.urgent),
+        # The issue is the first appeal's; the reply need not restate it (Art. 5 asks for the
+        # essence of the issue, which the reference to the first appeal gives).
+        completeness=requirements.check(
+            citizen.name, citizen.address, citizen.email, f"{body}\n{first.text}"
+        ),
+    )
+    dept = first.department
+    if dept is not None and dept.active:
+        where = Placement(
+            repeat=RepeatVerdict("repeated", first.id),
+            district=first.district,
+            prediction=None,
+            decision=RoutingDecision(dept.code, "followup", f"followup-of:{first.reg_no}"),
+            department=dept,
+        )
+    else:
+        # The first department is gone: routed like any new appeal, but still linked.
+        placed = place(session, facts, reply.parsed, reply.recipients, received, deps)
+        where = dataclasses.replace(placed, repeat=RepeatVerdict("repeated", first.id))
+    appeal = persist(session, reply.inbound, reply.parsed, facts, where, deps.config, reply.now)
+    if where.prediction is None:
+        # Not classified on its own few words: the topic is the first appeal's.
+        appeal.topic = first.topic
+    appeal.flags = {
+        **(appeal.flags or {}),
+        "followup_of": first.reg_no,
+        **({"complaint": True} if complaint else {}),
+    }
+    record_event(
+        session,
+        reply.now,
+        "followup-registered",
+        appeal_id=appeal.id,
+        inbound_id=reply.inbound.id,
+        first=first.id,
+        first_reg_no=first.reg_no,
+        complaint=complaint,
+        topic=appeal.topic,
+    )
+    reply.event("followup-registered-as", first, reg_no=appeal.reg_no, complaint=complaint)
+    outcome = dispose(session, appeal, reply.parsed, facts, where, deps, reply.notices)
+    return dataclasses.replace(outcome, reason=f"followup-{outcome.reason}", role="appeal")
+
+
+def _merge_citizen(new: CitizenInfo, first: Appeal) -> CitizenInfo:
+    """The same citizen as the first appeal (the reply came from its address): what the
+    short reply does not repeat is taken from the first appeal, what it states anew wins."""
+    name = new.name if requirements.full_name_given(new.name) else first.citizen_name or new.name
+    return CitizenInfo(
+        name=name,
+        email=new.email or first.citizen_email,
+        address=new.address or first.citizen_address,
+        phone=new.phone or first.citizen_phone,
+        name_source=new.name_source if name == new.name else "first-appeal",
+    )
+
+
+def _not_considered_why(session: Session, appeal: Appeal) -> str | None:
+    event = session.scalars(
+        select(AppealEvent)
+        .where(AppealEvent.appeal_id == appeal.id, AppealEvent.type == "not-considered")
+        .order_by(AppealEvent.id.desc())
+    ).first()
+    return (event.data or {}).get("why") if event is not None else None
+
+
+def _supplement(reply: _Reply, appeal: Appeal) -> Outcome:
+    """A reply to the returned (Art. 5) or not-considered anonymous (Art. 8) letter."""
+    text = reply.parts.reply_text
+    found = extract_citizen(reply.parsed, text)
+    known = (appeal.citizen_name, appeal.citizen_address, appeal.citizen_phone)
+    if not reply.parsed.attachments and is_pure_thanks(text, *known, found.name):
+        reply.event("citizen-thanks", appeal, chars=len(text))
+        return Outcome("processed", "followup-thanks", appeal.id, role="citizen")
+    name = found.name if requirements.full_name_given(found.name) else appeal.citizen_name
+    address = found.address or appeal.citizen_address
+    phone = found.phone or appeal.citizen_phone
+    supplied = [
+        field
+        for field, old, new in (
+            ("name", appeal.citizen_name, name),
+            ("address", appeal.citizen_address, address),
+            ("phone", appeal.citizen_phone, phone),
+        )
+        if new and new != old
+    ]
+    combined = f"{appeal.text}\n\n{text}".strip() if text.strip() else appeal.text
+    check = requirements.check(name, address, appeal.citizen_email, combined)
+    appeal.citizen_name, appeal.citizen_address, appeal.citizen_phone = name, address, phone
+    if text.strip():
+        appeal.text = _with_supplement(appeal.text, text, reply.now, reply.deps)
+    policies = reply.deps.config.policies
+    # The same rules as at registration (routing.registration.dispose): what still blocks
+    # consideration under the settings in force.
+    anonymous_blocks = check.anonymous and policies.anonymous_policy == "not_considered"
+    incomplete_blocks = bool(check.missing) and policies.incomplete_policy == "return"
+    blocking = check.missing if anonymous_blocks or incomplete_blocks else ()
+    if blocking:
+        appeal.anonymous = check.anonymous
+        appeal.flags = {**(appeal.flags or {}), "missing": list(check.missing)}
+        reply.event("supplement-incomplete", appeal, supplied=supplied, missing=list(blocking))
+        if reply.may_write_to(appeal):
+            view = appeal_view(appeal, appeal.department, reply.deps.config)
+            reply.notices.add(
+                "citizen/returned",
+                to=[appeal.citizen_email or ""],
+                context={
+                    **view,
+                    "missing": [requirements.MISSING_LABELS[m] for m in blocking],
+                    "again": True,
+                },
+                appeal_id=appeal.id,
+                language=appeal.language,
+                reply_token_for=appeal.id,
+                thread_with=reply.thread(),
+            )
+        return Outcome("processed", "followup-still-incomplete", appeal.id, role="citizen")
+    return _reopen(reply, appeal, supplied, check)
+
+
+def _with_supplement(text: str, added: str, now: datetime, deps: PipelineDeps) -> str:
+    """The appeal's text with the citizen's addition below it, dated: the department reads
+    the appeal as it now stands, and a later re-routing forwards all of it."""
+    day = now.astimezone(deps.calendar.tz).strftime("%d.%m.%Y")
+    return f"{text}\n\nДоповнення заявника від {day}:\n{added.strip()}"
+
+
+def _reopen(
+    reply: _Reply, appeal: Appeal, supplied: list[str], check: requirements.Completeness
+) -> Outcome:
+    deps, now = reply.deps, reply.now
+    old_state, old_due = appeal.state, appeal.due_date
+    # The term runs from the day the complete appeal arrived: that is when it became an
+    # appeal the law requires to be considered (Art. 5, Art. 20).
+    due = compute_due(
+        cast(Kind, appeal.kind), reply.inbound.received_at, deps.calendar, urgent=appeal.urgent
+    )
+    appeal.receipt_date, appeal.due_date, appeal.due_at = due.receipt_date, due.due_date, due.due_at
+    appeal.extended_days = 0
+    appeal.anonymous = check.anonymous
+    flags = {k: v for k, v in (appeal.flags or {}).items() if k != "missing"}
+    if check.missing:
+        flags["missing"] = list(check.missing)  # allowed by the settings, still recorded
+    flags["reopened"] = {"from": old_state, "on": due.receipt_date.isoformat()}
+    appeal.flags = flags
+    move(appeal, "routed", now)
+    dept: Department | None = appeal.department
+    reply.event(
+        "reopened",
+        appeal,
+        from_state=old_state,
+        supplied=supplied,
+        old_due=old_due.isoformat(),
+        receipt_date=due.receipt_date.isoformat(),
+        due_date=due.due_date.isoformat(),
+        due_rule=due.rule,
+    )
+    view = appeal_view(appeal, dept, deps.config)
+    if reply.may_write_to(appeal):
+        reply.notices.add(
+            "citizen/ack",
+            to=[appeal.citizen_email or ""],
+            context=view,
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+            thread_with=reply.thread(),
+        )
+    if dept is None:
+        return Outcome("processed", "followup-reopened", appeal.id, role="citizen")
+    record_event(
+        reply.session,
+        now,
+        "routed",
+        appeal_id=appeal.id,
+        department=dept.code,
+        rule="reopened",
+        reason=f"completed-after:{old_state}",
+    )
+    reply.notices.add(
+        "department/assigned",
+        to=[dept.email],
+        context={**view, "repeat": {"status": appeal.repeat_status, "size": 1}},
+        appeal_id=appeal.id,
+        language="uk",
+        reply_token_for=appeal.id,
+        attachments=[*original_attachments(reply.session, appeal), *reply.attachments()],
+        automatic=True,
+    )
+    return Outcome("processed", "followup-reopened", appeal.id, role="citizen")
