@@ -36,6 +36,7 @@ def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
         ]
         now = app.clock.now()
         today = now.astimezone(_tz(app)).date()
+        related = s.get(Appeal, a.related_appeal_id) if a.related_appeal_id else None
         return {
             "reg_no": a.reg_no,
             "kind": a.kind,
@@ -50,10 +51,12 @@ def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
             "due_at": a.due_at,
             "overdue": is_overdue_at(a, now, today),
             "repeat_status": a.repeat_status,
+            "related_appeal": related.reg_no if related is not None else None,
             "collective": a.collective,
             "anonymous": a.anonymous,
             "priority": a.priority,
             "delivery_failed": a.delivery_failed,
+            "flags": a.flags or {},
             "events": events,
         }
 

@@ -51,7 +51,9 @@ class Env:
             query = select(OutboundMessage).order_by(OutboundMessage.id)
             if kind:
                 query = query.where(OutboundMessage.kind == kind)
-            return [email.message_from_bytes(r.raw, policy=policy.default) for r in s.scalars(query)]
+            return [
+                email.message_from_bytes(r.raw, policy=policy.default) for r in s.scalars(query)
+            ]
 
     def events(self, type_: str) -> list[AppealEvent]:
         with self.app.sessions() as s:
@@ -188,7 +190,7 @@ def test_second_reply_while_the_complaint_is_open_adds_to_it(answered: Any) -> N
     env.citizen_reply(answer, "Не погоджуюся з відповіддю, дах тече вже зараз, а не навесні.")
     env.clock.advance(hours=2)
     env.citizen_reply(answer, "Забула додати: вода тече також по стіні в під'їзді.")
-    first, second = env.appeals()  # no third appeal
+    _first, second = env.appeals()  # no third appeal
     fwd = env.outbox("department/followup")[-1]
     assert second.reg_no in fwd["Subject"]
     assert "по стіні в під'їзді" in fwd.get_body().get_content()
