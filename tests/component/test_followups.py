@@ -84,7 +84,7 @@ class Env:
         quoted = "\n".join("> " + ln for ln in fwd.get_body().get_content().splitlines())
         r.set_content(f"{text}\n\nЗ повагою,\nІван Майстренко\n\n{quoted}\n")
         self.deliver(r, "zhkg-staff@council.example", fwd["Reply-To"])
-        return self.outbox("citizen/answer")[-1]
+        return self.outbox()[-1]  # what went to the citizen
 
     def citizen_reply(self, to: EmailMessage, text: str) -> None:
         """A Gmail-style reply: the new text on top, attribution line, the letter quoted."""
@@ -292,3 +292,28 @@ def test_reply_to_a_duplicate_goes_to_the_first_appeal(env: Env) -> None:
     env.citizen_reply(letter, "Додаю: тепер тече і на кухні.")
     fwd = env.outbox("department/followup")[-1]
     assert first.reg_no in fwd["Subject"] and "на кухні" in fwd.get_body().get_content()
+
+
+def test_reply_after_forwarding_to_another_body_is_held_for_a_person(env: Env) -> None:
+    env.appeal_letter(f"{PROBLEM}\n\nЗ повагою,\n{NAME}\n{ADDRESS}\n")
+    env.staff_answer("#external oblenergo@example.ua Електромережі будинку не наші.")
+    (a,) = env.appeals()
+    assert a.state == "forwarded_external"
+    before = len(env.outbox())
+    forwarded = env.outbox("citizen/forwarded")[0]
+    env.citizen_reply(forwarded, "А хто тоді відповідатиме за дах?")
+    assert len(env.appeals()) == 1 and len(env.outbox()) == before
+    row = env.last_inbound()
+    assert (row.state, row.reason, row.appeal_id) == ("held", "followup-needs-person", a.id)
+
+
+def test_reply_to_the_acknowledgement_of_an_open_appeal_still_reaches_the_department(
+    env: Env,
+) -> None:
+    env.appeal_letter(f"{PROBLEM}\n\nЗ повагою,\n{NAME}\n{ADDRESS}\n")
+    env.citizen_reply(env.outbox("citizen/ack")[0], "Я не згодна чекати, тече вже й на кухні.")
+    (a,) = env.appeals()  # open: a follow-up, not a complaint or a new appeal
+    assert a.state == "routed"
+    fwd = env.outbox("department/followup")[-1]
+    assert a.reg_no in fwd["Subject"] and "на кухні" in fwd.get_body().get_content()
+    assert env.last_inbound().reason == "followup"
