@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -131,7 +131,7 @@ class _Reply:
     now: datetime
     parts: ReplyParts
 
-    def event(self, type_: str, appeal: Appeal, **data: object) -> None:
+    def event(self, type_: str, appeal: Appeal, **data: Any) -> None:
         record_event(
             self.session, self.now, type_, appeal_id=appeal.id, inbound_id=self.inbound.id, **data
         )

@@ -1,16 +1,12 @@
 """What a citizen's reply to a finished appeal says: a plain thank-you, a disagreement with
-the decision (a complaint), or something else; and the life-cycle moves that re-open a
-returned or not-considered appeal."""
+the decision (a complaint), or something else (the moves that re-open a returned or
+not-considered appeal are in test_lifecycle.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-
 import pytest
 
-from models import Appeal
 from routing.followups import disagrees, is_pure_thanks
-from routing.lifecycle import LifecycleError, move
 
 NAME = "Оксана Бондар"
 
@@ -81,32 +77,3 @@ def test_disagreement_is_a_complaint(text: str) -> None:
 )
 def test_further_questions_are_not_complaints(text: str) -> None:
     assert not disagrees(text)
-
-
-NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-
-
-def appeal(state: str) -> Appeal:
-    return Appeal(
-        reg_no="A-2026-000001", state=state, due_date=date(2026, 12, 23), closed_at=NOW, flags={}
-    )
-
-
-@pytest.mark.parametrize("state", ["returned", "not_considered"])
-def test_returned_and_not_considered_appeals_can_be_reopened(state: str) -> None:
-    a = appeal(state)
-    move(a, "routed", NOW)
-    assert a.state == "routed" and a.closed_at is None
-
-
-@pytest.mark.parametrize("state", ["closed", "duplicate", "forwarded_external"])
-def test_other_finished_appeals_stay_finished(state: str) -> None:
-    a = appeal(state)
-    with pytest.raises(LifecycleError):
-        move(a, "routed", NOW)
-    assert a.state == state and a.closed_at == NOW
-
-
-def test_a_reopened_appeal_can_only_be_routed() -> None:
-    with pytest.raises(LifecycleError):
-        move(appeal("returned"), "answered", NOW)

@@ -50,7 +50,12 @@ def appeal(state: str) -> Appeal:
         ("closed", "routed", False),
         ("closed", "answered", False),
         ("returned", "closed", False),
-        ("not_considered", "routed", False),
+        # The citizen supplied the missing name and address (Art. 5, Art. 8).
+        ("returned", "routed", True),
+        ("not_considered", "routed", True),
+        ("returned", "answered", False),
+        ("not_considered", "closed", False),
+        ("duplicate", "routed", False),
         ("forwarded_external", "routed", False),
     ],
 )
@@ -170,3 +175,15 @@ def test_a_final_answer_records_its_result(
     a = appeal("routed")
     record_answer(a, NOW, final=final, result=given)
     assert (a.result, (a.characteristic_sources or {}).get("result")) == expected
+
+
+@pytest.mark.parametrize("state", ["returned", "not_considered"])
+def test_a_reopened_appeal_is_no_longer_finished(state: str) -> None:
+    a = appeal("routed")
+    move(a, state, NOW)  # type: ignore[arg-type]
+    assert a.closed_at == NOW and a.result == state
+    move(a, "routed", NOW)
+    assert a.state == "routed" and a.closed_at is None
+    # Its result of consideration is still to come.
+    assert a.result is None and a.result_at is None
+    assert "result" not in (a.characteristic_sources or {})
