@@ -20,16 +20,25 @@ anonymous appeal is considered once its author is known). So:
 - a duplicate: the reply belongs to the appeal it duplicates;
 - anything else (not considered as repeated, forwarded to another body): held for a
   person, who decides; the law does not allow ignoring it.
+
+A new appeal is a new acknowledgement and a new forward, so a careless answering machine
+(no Auto-Submitted, replying to From with "Re: <subject>") would otherwise keep registering
+appeals for ever: every department answer brings its reply, every reply a new appeal. Two
+guards stop that without losing anything (the message is held for a person, who can assign
+it with `appeals holding-pen assign`): a reply to a final answer registers a new appeal
+only when it came the way a mail client's Reply sends it (our Reply-To token or threaded
+under our Message-ID), not when only the number in its subject matched; and at most
+`MAX_FOLLOWUP_APPEALS_PER_DAY` such appeals per citizen in 24 hours.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import Appeal, AppealEvent, Department, InboundMessage
@@ -96,6 +105,9 @@ _DISAGREES = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w'’ʼ-]+")
+# A person rarely contests more than a couple of answers a day; a mail loop does it every
+# few seconds (Mailman's max_autoresponses_per_day is the same idea).
+MAX_FOLLOWUP_APPEALS_PER_DAY = 3
 
 
 def is_pure_thanks(text: str, *known: str | None) -> bool:
@@ -158,8 +170,11 @@ def handle_citizen_reply(
     appeal: Appeal,
     deps: PipelineDeps,
     notices: NoticeSink,
+    *,
+    method: str = "token",
 ) -> Outcome:
-    """A matched reply from the appeal's citizen (see the module docstring)."""
+    """A matched reply from the appeal's citizen (see the module docstring); `method` is
+    how it was matched (`routing.replies`: token, thread, subject, admin)."""
     reply = _Reply(
         session,
         inbound,
@@ -179,7 +194,7 @@ def handle_citizen_reply(
     if appeal.state in OPEN_STATES:
         return _forward(reply, appeal)
     if appeal.state == "closed":
-        return _after_final_answer(reply, appeal)
+        return _after_final_answer(reply, appeal, method)
     if appeal.state == "returned" or (
         appeal.state == "not_considered" and _not_considered_why(session, appeal) == "anonymous"
     ):
@@ -206,7 +221,7 @@ def _forward(reply: _Reply, appeal: Appeal) -> Outcome:
     return Outcome(result.state, result.reason, appeal.id, role="citizen")
 
 
-def _after_final_answer(reply: _Reply, first: Appeal) -> Outcome:
+def _after_final_answer(reply: _Reply, first: Appeal, method: str) -> Outcome:
     text = reply.parts.reply_text
     if not text.strip() and not reply.parsed.attachments:
         reply.event("followup", first, chars=0, state=first.state)
@@ -230,7 +245,26 @@ def _after_final_answer(reply: _Reply, first: Appeal) -> Outcome:
         # adds to it rather than starting yet another appeal.
         reply.event("followup-to-pending", first, pending=pending.id)
         return _forward(reply, pending)
-    return _register_followup(reply, first, complaint=disagrees(text))
+    complaint = disagrees(text)
+    if method == "subject":
+        # Not a Reply from a mail client: a letter written by hand with the number in its
+        # subject, or an answering machine's "Re:". A person decides (module docstring).
+        reply.event("followup-held", first, why="matched-by-subject", complaint=complaint)
+        return Outcome("held", "followup-unthreaded", first.id, role="citizen")
+    since = reply.now - timedelta(days=1)
+    recent = reply.session.scalar(
+        select(func.count(Appeal.id)).where(
+            Appeal.citizen_email == first.citizen_email,
+            Appeal.related_appeal_id.is_not(None),
+            Appeal.repeat_status == "repeated",
+            Appeal.received_at >= since,
+        )
+    )
+    # An admin who assigns the held message has decided: the guard is for machines.
+    if method != "admin" and (recent or 0) >= MAX_FOLLOWUP_APPEALS_PER_DAY:
+        reply.event("followup-held", first, why="too-many-today", complaint=complaint)
+        return Outcome("held", "followup-loop-guard", first.id, role="citizen")
+    return _register_followup(reply, first, complaint=complaint)
 
 
 def _register_followup(reply: _Reply, first: Appeal, *, complaint: bool) -> Outcome:

@@ -227,7 +227,9 @@ def handle_reply(
     if role == "citizen":
         # What the reply does depends on the state of the appeal (open, answered, returned,
         # not considered): routing.followups.
-        return handle_citizen_reply(session, inbound, parsed, recipients, appeal, deps, notices)
+        return handle_citizen_reply(
+            session, inbound, parsed, recipients, appeal, deps, notices, method=method
+        )
     ctx = AnswerContext(
         session=session,
         inbound=inbound,

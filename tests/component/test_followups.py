@@ -317,3 +317,46 @@ def test_reply_to_the_acknowledgement_of_an_open_appeal_still_reaches_the_depart
     fwd = env.outbox("department/followup")[-1]
     assert a.reg_no in fwd["Subject"] and "на кухні" in fwd.get_body().get_content()
     assert env.last_inbound().reason == "followup"
+
+
+def test_reply_matched_only_by_the_number_in_its_subject_is_held_for_a_person(
+    answered: Any,
+) -> None:
+    from gateway.commands import holding_pen
+
+    env, first, answer = answered
+    # Written by hand to the intake address, or an answering machine's "Re:": no Reply-To
+    # token, no In-Reply-To, only the number in the subject.
+    m = EmailMessage()
+    m["From"] = f"{NAME} <{CITIZEN}>"
+    m["To"] = "zhkg@council.example"
+    m["Subject"] = "Re: " + answer["Subject"]
+    m.set_content("Я не згодна з відповіддю, прошу відремонтувати дах цього року.")
+    before = len(env.outbox())
+    env.deliver(m, CITIZEN, "zhkg@council.example")
+    row = env.last_inbound()
+    assert (row.state, row.reason, row.appeal_id) == ("held", "followup-unthreaded", first.id)
+    assert len(env.appeals()) == 1 and len(env.outbox()) == before
+    # An admin looks at it and assigns it to the appeal: now it is registered.
+    assert holding_pen.assign(env.app, row.id, first.reg_no) is None
+    env.app.worker().run_once(50)
+    _, second = env.appeals()
+    assert second.flags == {"followup_of": first.reg_no, "complaint": True}
+    assert len(env.outbox()) == before + 2  # acknowledgement and forward
+
+
+def test_follow_up_appeals_per_citizen_and_day_are_capped(answered: Any) -> None:
+    from routing.followups import MAX_FOLLOWUP_APPEALS_PER_DAY
+
+    env, _first, answer = answered
+    # A quick department and a citizen (or a machine) who contests every answer at once.
+    for i in range(MAX_FOLLOWUP_APPEALS_PER_DAY):
+        env.citizen_reply(answer, f"Я не згодна з відповіддю номер {i}, прошу переглянути.")
+        assert len(env.appeals()) == i + 2
+        answer = env.staff_answer(f"Відповідь {i}: рішення залишається в силі.")
+    env.citizen_reply(answer, "Я знову не згодна з відповіддю, прошу переглянути.")
+    assert len(env.appeals()) == MAX_FOLLOWUP_APPEALS_PER_DAY + 1
+    assert env.last_inbound().reason == "followup-loop-guard"
+    env.clock.advance(days=1, hours=1)  # the next day a new complaint is registered again
+    env.citizen_reply(answer, "Я знову не згодна з відповіддю, прошу переглянути ще раз.")
+    assert len(env.appeals()) == MAX_FOLLOWUP_APPEALS_PER_DAY + 2
