@@ -44,21 +44,25 @@ from sqlalchemy.orm import Session
 from models import Appeal, AppealEvent, Department, InboundMessage
 from routing import requirements
 from routing.answers import AnswerContext, handle_citizen_followup
+from routing.attachments import FileDecision, listing, refs, review
+from routing.characteristics import subject_of
 from routing.citizen import CitizenInfo, extract_citizen
 from routing.config import PipelineDeps
 from routing.deadlines import compute_due
 from routing.departments import RoutingDecision
 from routing.duplicates import RepeatVerdict
+from routing.letters import letter
 from routing.lifecycle import (
     OPEN_STATES,
     Outcome,
     move,
     original_attachments,
+    original_listing,
     record_event,
 )
 from routing.mail import ParsedMail
 from routing.numbering import Kind
-from routing.ports import AttachmentRef, NoticeSink
+from routing.ports import NoticeSink
 from routing.quotes import ReplyParts, split_reply
 from routing.registration import Placement, assess, dispose, persist, place
 from routing.screening import may_auto_reply_to
@@ -148,10 +152,9 @@ class _Reply:
             self.session, self.now, type_, appeal_id=appeal.id, inbound_id=self.inbound.id, **data
         )
 
-    def attachments(self) -> list[AttachmentRef]:
-        return [
-            AttachmentRef(a.filename, a.content_type, a.sha256) for a in self.parsed.attachments
-        ]
+    def files(self) -> list[FileDecision]:
+        """The reply's files under the same rules as any letter's (`routing.attachments`)."""
+        return review(self.parsed.attachments, self.deps.config.attachments)
 
     def may_write_to(self, appeal: Appeal) -> bool:
         return bool(appeal.citizen_email) and may_auto_reply_to(
@@ -215,6 +218,7 @@ def _forward(reply: _Reply, appeal: Appeal) -> Outcome:
         now=reply.now,
         view=viewer(reply.deps.config),
         relay_mode=reply.deps.relay_mode,
+        limits=reply.deps.config.attachments,
         event=lambda type_, **kw: record_event(reply.session, reply.now, type_, **kw),
     )
     result = handle_citizen_followup(ctx)
@@ -307,11 +311,15 @@ def _register_followup(reply: _Reply, first: Appeal, *, complaint: bool) -> Outc
     if where.prediction is None:
         # Not classified on its own few words: the topic is the first appeal's.
         appeal.topic = first.topic
-    appeal.flags = {
-        **(appeal.flags or {}),
-        "followup_of": first.reg_no,
-        **({"complaint": True} if complaint else {}),
-    }
+    appeal.flags = {**(appeal.flags or {}), "followup_of": first.reg_no}
+    if complaint:
+        # The Classifier's type (Art. 3): a complaint about the decision on the first
+        # appeal, whatever words the short reply used.
+        appeal.appeal_type = "complaint"
+        appeal.characteristic_sources = {
+            **(appeal.characteristic_sources or {}),
+            "type": "rule",
+        }
     record_event(
         session,
         reply.now,
@@ -388,7 +396,7 @@ def _supplement(reply: _Reply, appeal: Appeal) -> Outcome:
         if reply.may_write_to(appeal):
             view = appeal_view(appeal, appeal.department, reply.deps.config)
             reply.notices.add(
-                "citizen/returned",
+                letter("citizen/returned", appeal.kind),
                 to=[appeal.citizen_email or ""],
                 context={
                     **view,
@@ -424,6 +432,7 @@ def _reopen(
     appeal.receipt_date, appeal.due_date, appeal.due_at = due.receipt_date, due.due_date, due.due_at
     appeal.extended_days = 0
     appeal.anonymous = check.anonymous
+    appeal.subject_kind = subject_of(appeal.signatories, check.anonymous)
     flags = {k: v for k, v in (appeal.flags or {}).items() if k != "missing"}
     if check.missing:
         flags["missing"] = list(check.missing)  # allowed by the settings, still recorded
@@ -442,11 +451,14 @@ def _reopen(
         due_rule=due.rule,
     )
     view = appeal_view(appeal, dept, deps.config)
+    files = reply.files()
+    shown = listing(files, deps.config.attachments)
+    not_taken = [f for f in shown if not f["forwarded"]]
     if reply.may_write_to(appeal):
         reply.notices.add(
-            "citizen/ack",
+            letter("citizen/ack", appeal.kind),
             to=[appeal.citizen_email or ""],
-            context=view,
+            context={**view, "refused": not_taken},
             appeal_id=appeal.id,
             language=appeal.language,
             reply_token_for=appeal.id,
@@ -464,13 +476,18 @@ def _reopen(
         reason=f"completed-after:{old_state}",
     )
     reply.notices.add(
-        "department/assigned",
+        letter("department/assigned", appeal.kind),
         to=[dept.email],
-        context={**view, "repeat": {"status": appeal.repeat_status, "size": 1}},
+        context={
+            **view,
+            "repeat": {"status": appeal.repeat_status, "size": 1},
+            # The files of the first letter and of the one that completed it.
+            "attachments": [*original_listing(reply.session, appeal), *shown],
+        },
         appeal_id=appeal.id,
         language="uk",
         reply_token_for=appeal.id,
-        attachments=[*original_attachments(reply.session, appeal), *reply.attachments()],
+        attachments=[*original_attachments(reply.session, appeal), *refs(files)],
         automatic=True,
     )
     return Outcome("processed", "followup-reopened", appeal.id, role="citizen")

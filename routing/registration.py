@@ -334,7 +334,7 @@ def dispose(
         return Outcome("processed", "duplicate", appeal.id)
     # A complaint about the decision on the first appeal is not a repeated appeal in the
     # sense of Art. 8 (the same issue raised again): the citizen has a right to it.
-    complaint = bool((appeal.flags or {}).get("complaint"))
+    complaint = appeal.appeal_type == "complaint" and bool((appeal.flags or {}).get("followup_of"))
     if (
         repeat.status == "repeated"
         and not complaint

@@ -44,7 +44,7 @@ def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) ->
             # A citizen's reply to a final answer registered as a new appeal: the number
             # of the first appeal, and whether the reply disagrees with its decision.
             "followup_of": flags.get("followup_of", ""),
-            "complaint": bool(flags.get("complaint")),
+            "complaint": appeal.appeal_type == "complaint",
             # A returned or not-considered appeal the citizen completed: from which state.
             "reopened_from": (flags.get("reopened") or {}).get("from", ""),
         },

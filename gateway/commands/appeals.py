@@ -57,6 +57,15 @@ def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
             "priority": a.priority,
             "delivery_failed": a.delivery_failed,
             "flags": a.flags or {},
+            # The Classifier's characteristics and the result of consideration.
+            "characteristics": {
+                "form": a.receipt_form,
+                "sign": a.appeal_sign,
+                "type": a.appeal_type,
+                "subject": a.subject_kind,
+                "topic_code": a.topic_code,
+                "result": a.result,
+            },
             "events": events,
         }
 

@@ -182,7 +182,9 @@ Content-Transfer-Encoding: base64
     second = show(gateway, second_no)
     assert second["state"] == "routed" and second["department"] == "housing"
     assert second["repeat_status"] == "repeated"
-    assert second["related_appeal"] == first_no and second["flags"]["complaint"] is True
+    assert second["related_appeal"] == first_no and second["flags"]["followup_of"] == first_no
+    assert second["characteristics"]["sign"] == "repeated"
+    assert second["characteristics"]["type"] == "complaint"
     assert f"до {_dmy(second['due_date'])}" in ack.text  # its own term
     assert fwd2.reg_no == second_no and first_no in fwd2.subject
     assert first_no in fwd2.text and "до кінця грудня" in fwd2.text

@@ -130,7 +130,9 @@ def test_disagreement_with_the_answer_is_a_linked_complaint(answered: Any) -> No
     first_now, second = env.appeals()
     assert first_now.state == "closed"
     assert (second.repeat_status, second.related_appeal_id) == ("repeated", first.id)
-    assert second.flags["complaint"] is True and second.flags["followup_of"] == first.reg_no
+    assert second.flags["followup_of"] == first.reg_no
+    # The Classifier's characteristics: a repeated appeal of the type complaint.
+    assert (second.appeal_sign, second.appeal_type) == ("repeated", "complaint")
     assert second.reg_no != first.reg_no and second.state == "routed"
     assert second.department.code == first.department.code == "housing"
     assert second.topic == first.topic
@@ -158,7 +160,7 @@ def test_a_further_question_after_the_answer_is_a_repeated_appeal(answered: Any)
     env.citizen_reply(answer, "А в якому саме місяці весни будуть ремонтувати? Треба знати.")
     _, second = env.appeals()
     assert (second.repeat_status, second.related_appeal_id) == ("repeated", first.id)
-    assert "complaint" not in second.flags and second.state == "routed"
+    assert second.appeal_type != "complaint" and second.state == "routed"
     ack = env.outbox("citizen/ack")[-1].get_body().get_content()
     assert "повторне звернення" in ack and first.reg_no in ack
 
@@ -205,7 +207,7 @@ def test_complaint_is_considered_although_repeats_are_not(make_app: Any) -> None
     env.citizen_reply(answer, "Коли саме навесні приїде бригада? Дайте точну дату.")
     _first, complaint = env.appeals()
     # The second reply joined the open complaint instead of being a third appeal.
-    assert complaint.state == "routed" and complaint.flags["complaint"] is True
+    assert complaint.state == "routed" and complaint.appeal_type == "complaint"
     assert len(env.appeals()) == 2
 
 
@@ -233,6 +235,7 @@ def test_address_sent_in_reply_to_the_returned_letter_reopens_the_appeal(env: En
     assert a.citizen_address == ADDRESS and "missing" not in a.flags
     assert a.receipt_date == date(2026, 11, 30) and a.due_date == date(2026, 12, 30)
     assert a.flags["reopened"] == {"from": "returned", "on": "2026-11-30"}
+    assert a.result is None  # "returned" was the result; now it is still to come
     new = env.outbox()[before:]
     assert [m["To"] for m in new] == [CITIZEN, "zhkg-staff@council.example"]
     ack, fwd = new
@@ -273,7 +276,7 @@ def test_anonymous_appeal_completed_by_name_and_address_is_considered(env: Env) 
     env.clock.advance(days=1)
     env.citizen_reply(letter, f"Перепрошую, не підписалася.\n\n{NAME}\n{ADDRESS}")
     (a,) = env.appeals()
-    assert a.state == "routed" and not a.anonymous
+    assert a.state == "routed" and not a.anonymous and a.subject_kind == "individual"
     assert (a.citizen_name, a.citizen_address) == (NAME, ADDRESS)
     assert a.flags["reopened"]["from"] == "not_considered"
     assert a.receipt_date == date(2026, 11, 24)
@@ -341,7 +344,8 @@ def test_reply_matched_only_by_the_number_in_its_subject_is_held_for_a_person(
     assert holding_pen.assign(env.app, row.id, first.reg_no) is None
     env.app.worker().run_once(50)
     _, second = env.appeals()
-    assert second.flags == {"followup_of": first.reg_no, "complaint": True}
+    assert second.flags == {"followup_of": first.reg_no}
+    assert second.appeal_type == "complaint"
     assert len(env.outbox()) == before + 2  # acknowledgement and forward
 
 
