@@ -40,6 +40,8 @@ from typing import Literal
 
 from routing.mail import Envelope, ParsedMail
 
+# "list" is list or bulk mail: a machine distributed it, but a person may well have
+# written it (see `bulk_evidence`); it is never treated as an auto-reply.
 MachineKind = Literal["bounce", "delay", "autoreply", "challenge", "feedback", "mdn", "list"]
 
 
@@ -564,7 +566,7 @@ def classify_machine_mail(parsed: ParsedMail, envelope: Envelope | None) -> Mach
 
     Order matters: report types first (they are unambiguous), then challenge-response (which
     often dresses up as a DSN), then bounces, then auto-reply headers and subjects, and
-    mailing-list markers last because auto-replies relayed through a list carry them too.
+    list and bulk markers last because auto-replies relayed through a list carry them too.
     A successful-delivery DSN (Action: delivered/relayed/expanded) is reported as kind
     "mdn" with reason "dsn-success": like a read receipt it is a receipt, not a failure.
     """
@@ -697,7 +699,10 @@ def _autoreply(parsed: ParsedMail, envelope: Envelope | None) -> MachineMail | N
     if _OOF_SUBJECT.search(parsed.subject or ""):
         return MachineMail("autoreply", "oof-subject")
     precedence = (parsed.header("precedence") or "").strip().lower()
-    if precedence in ("bulk", "junk", "auto_reply", "auto-reply"):
+    # "junk" and "auto_reply" are what vacation programs put on their own replies.
+    # "bulk" is not among them: campaign tools and newsletters set it on letters people
+    # wrote, so it only marks the message as list/bulk mail (below).
+    if precedence in ("junk", "auto_reply", "auto-reply"):
         return MachineMail("autoreply", "precedence-header")
     if parsed.header("x-auto-response-suppress") is not None:
         return MachineMail("autoreply", "x-auto-response-suppress-header")
@@ -705,9 +710,29 @@ def _autoreply(parsed: ParsedMail, envelope: Envelope | None) -> MachineMail | N
         return MachineMail("autoreply", "daemon-sender")
     if _null_sender(parsed, envelope):
         return MachineMail("autoreply", "null-return-path")
-    if precedence == "list" or parsed.header("list-id") or parsed.header("list-unsubscribe"):
-        return MachineMail("list", "list-header")
+    bulk = bulk_evidence(parsed)
+    if bulk is not None:
+        return MachineMail("list", bulk)
     return None
+
+
+def bulk_evidence(parsed: ParsedMail) -> str | None:
+    """Why `parsed` is list or bulk mail ("precedence:bulk+list-unsubscribe"), or None.
+
+    List and bulk headers say how a message was distributed, not who wrote it: a person's
+    letter relayed by a mailing list (RFC 2919 List-Id), a letter a petition site sends
+    for each signer (RFC 2369 List-Unsubscribe, Precedence: bulk), or a newsletter. So this
+    is no evidence of an auto-reply; what it does decide is that no automatic answer goes
+    back (RFC 3834 §2: responders must not answer list or bulk mail).
+    """
+    found: list[str] = []
+    precedence = (parsed.header("precedence") or "").strip().lower()
+    if precedence in ("bulk", "list"):
+        found.append(f"precedence:{precedence}")
+    for name in ("list-id", "list-unsubscribe", "list-post"):
+        if parsed.header(name) is not None:
+            found.append(name)
+    return "+".join(found) or None
 
 
 def _exchange_oof(parsed: ParsedMail) -> bool:

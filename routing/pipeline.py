@@ -14,6 +14,7 @@ and sending (gateway.outbound).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -28,7 +29,7 @@ from routing.mail import Envelope, ParsedMail
 from routing.ports import NoticeSink
 from routing.registration import register_new
 from routing.replies import handle_reply, looks_like_reply, match_reply, threaded_under_ours
-from routing.screening import Verdict, screen
+from routing.screening import Verdict, list_author, screen
 from routing.views import viewer
 
 __all__ = ["Outcome", "PipelineConfig", "PipelineDeps", "Policies", "process"]
@@ -94,13 +95,27 @@ def process(
         )
         if not mere_mention:
             return outcome
+    if verdict.bulk is not None:
+        # List or bulk mail is a person's appeal when a person wrote it (a letter relayed
+        # by a residents' list, one signer's letter from a petition site); the citizen is
+        # that person, never the list. A digest or newsletter names nobody: a person
+        # looks at it (held), it is not dropped.
+        author = list_author(parsed, deps.config.screening)
+        if author is None:
+            record_event(
+                session, now, "bulk-mail-held", inbound_id=inbound.id, evidence=verdict.bulk
+            )
+            return Outcome("held", "bulk-no-author")
+        if author != sender:
+            parsed = replace(parsed, reply_to=author)
+        sender = author
     # Nothing a person could answer: no address to answer to, or no content at all.
     # Held for a person rather than dropped: the law does not allow silently ignoring mail.
     if sender is None:
         return Outcome("held", "no-sender")
     if not parsed.text.strip() and not parsed.attachments:
         return Outcome("held", "empty")
-    return register_new(session, inbound, parsed, recipients, deps, notices)
+    return register_new(session, inbound, parsed, recipients, deps, notices, bulk=verdict.bulk)
 
 
 def _machine_mail(

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -278,16 +279,21 @@ def _record_registration(
 @dataclass(frozen=True)
 class CitizenLetters:
     """Letters to the citizen of one new appeal: none when there is no address we may
-    write to automatically (bounces, no-reply addresses, our own domains)."""
+    write to automatically (bounces, no-reply addresses, our own domains), and none for
+    list or bulk mail (`withheld`), where each letter not sent is recorded with why."""
 
     appeal: Appeal
     parsed: ParsedMail
     view: dict[str, Any]
     notices: NoticeSink
     ok: bool
+    withheld: Callable[[str], None] | None = None
 
     def __call__(self, kind: str, extra: dict[str, Any] | None = None) -> None:
         if not self.ok:
+            return
+        if self.withheld is not None:
+            self.withheld(kind)
             return
         self.notices.add(
             letter(kind, self.appeal.kind),
@@ -308,6 +314,7 @@ def dispose(
     where: Placement,
     deps: PipelineDeps,
     notices: NoticeSink,
+    bulk: str | None = None,
 ) -> Outcome:
     cfg, now = deps.config, deps.clock.now()
     view = appeal_view(appeal, where.department, cfg)
@@ -317,6 +324,7 @@ def dispose(
         view,
         notices,
         bool(appeal.citizen_email) and may_auto_reply_to(appeal.citizen_email, cfg.screening),
+        _withhold(session, appeal, bulk, now) if bulk else None,
     )
     policies, repeat = cfg.policies, where.repeat
     # Art. 8: anonymous appeals are not considered (a setting).
@@ -402,11 +410,36 @@ def register_new(
     recipients: list[str],
     deps: PipelineDeps,
     notices: NoticeSink,
+    *,
+    bulk: str | None = None,
 ) -> Outcome:
+    """Register a new appeal. `bulk` is screening's evidence that the message came as list
+    or bulk mail: it is registered like any other, and nothing is sent back automatically."""
     facts = assess(parsed, recipients, inbound.received_at, deps)
     where = place(session, facts, parsed, recipients, inbound.received_at, deps)
     appeal = persist(session, inbound, parsed, facts, where, deps.config, deps.clock.now())
-    return dispose(session, appeal, parsed, facts, where, deps, notices)
+    if bulk:
+        appeal.flags = {**(appeal.flags or {}), "bulk_mail": bulk}
+    return dispose(session, appeal, parsed, facts, where, deps, notices, bulk)
+
+
+def _withhold(session: Session, appeal: Appeal, bulk: str, now: datetime) -> Callable[[str], None]:
+    """Records, instead of sending it, a letter the citizen would get automatically."""
+
+    def record(kind: str) -> None:
+        # RFC 3834 §2: an automatic responder must not answer list or bulk mail. The
+        # department gets the appeal as usual and is told that the citizen was not.
+        record_event(
+            session,
+            now,
+            "citizen-letter-withheld",
+            appeal_id=appeal.id,
+            letter=kind,
+            why="bulk-mail",
+            evidence=bulk,
+        )
+
+    return record
 
 
 def _not_considered(

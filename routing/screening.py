@@ -7,13 +7,18 @@ match wins. The order is the policy:
 1. own-echo   – our own mail coming back (loop header, our Message-ID, our From): discard.
 2. bounce     – delivery failures and delay warnings about our outbound mail: "bounce"
                 (the pipeline marks the delivery failed; never acknowledged).
-3. machine    – auto-replies, challenge-response, ARF feedback, read receipts, list mail:
+3. machine    – auto-replies, challenge-response, ARF feedback, read receipts:
                 "autoreply" (attached to a matched appeal as an auto-reply, else discarded;
                 never acknowledged, RFC 3834 §2).
-4. spam       – the upstream filter's verdict: hold, never discard (a citizen's appeal
+4. bulk-mail  – list and bulk mail (Precedence: bulk/list, List-Id, List-Unsubscribe):
+                not decisive. It marks the verdict (`Verdict.bulk`) and the rules below
+                still decide; accepted bulk mail is handled as human mail that is never
+                answered automatically (RFC 3834 §2), because people's letters reach us
+                through lists and campaign tools.
+5. spam       – the upstream filter's verdict: hold, never discard (a citizen's appeal
                 misjudged as spam must stay recoverable; design invariant 2).
-5. defective  – oversize, or so broken that nothing readable is left: hold with the reason.
-6. accept     – everything else is treated as human mail.
+6. defective  – oversize, or so broken that nothing readable is left: hold with the reason.
+7. accept     – everything else is treated as human mail.
 
 Discarding is reserved for mail a machine wrote (design invariant 2): a doubtful human
 message is held, never dropped.
@@ -24,10 +29,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import getaddresses
 from typing import Literal
 
-from routing.machine_mail import MachineMail, classify_machine_mail
-from routing.mail import Envelope, ParsedMail
+from routing.machine_mail import MachineMail, bulk_evidence, classify_machine_mail
+from routing.mail import Address, Envelope, ParsedMail
 
 Action = Literal["accept", "discard", "hold", "bounce", "autoreply"]
 
@@ -53,20 +59,28 @@ class ScreeningContext:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The decision. `bulk` says why the message is list or bulk mail ("precedence:bulk"),
+    None otherwise: whatever the action, such mail is never answered automatically."""
+
     action: Action
     rule: str
     reason: str
     machine: MachineMail | None = None
     hits: tuple[str, ...] = ()
+    bulk: str | None = None
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One screening rule. `check` returns a Verdict when the rule matches, else None."""
+    """One screening rule. `check` returns a Verdict when the rule matches, else None.
+
+    A rule that is not `decisive` only marks the message: its match is listed in the hits
+    and its reason kept (`Verdict.bulk`), and the next rules still decide."""
 
     name: str
     description: str
     check: Callable[[ParsedMail, Envelope | None, ScreeningContext], Verdict | None]
+    decisive: bool = True
 
 
 # --------------------------------------------------------------------------------------
@@ -115,6 +129,55 @@ def may_auto_reply_to(address: str | None, ctx: ScreeningContext) -> bool:
     return not _NO_REPLY_LOCAL.match(local)
 
 
+_MAILTO = re.compile(r"<mailto:([^>?\s]+)", re.IGNORECASE)
+_LIST_ID = re.compile(r"<([^<>\s]+)>\s*$")
+
+
+def _list_addresses(parsed: ParsedMail) -> set[str]:
+    """The list's own addresses: List-Post and the other RFC 2369 mailto: links, and the
+    address a List-Id names (RFC 2919 ids are usually "<name>.<domain>" for
+    name@domain)."""
+    found = {
+        m.group(1).lower()
+        for name in ("list-post", "list-unsubscribe", "list-subscribe", "list-help", "list-owner")
+        for value in parsed.header_all(name)
+        for m in _MAILTO.finditer(value)
+    }
+    for value in parsed.header_all("list-id"):
+        m = _LIST_ID.search(value)
+        if m:
+            found.add(m.group(1).lower())
+    return found
+
+
+def _is_list_address(email_addr: str, lists: set[str]) -> bool:
+    e = email_addr.strip().lower()
+    local, _, domain = e.rpartition("@")
+    return e in lists or (bool(local) and f"{local}.{domain}" in lists)
+
+
+def list_author(parsed: ParsedMail, ctx: ScreeningContext) -> Address | None:
+    """The person who wrote a list or bulk message, or None when no person is named.
+
+    Reply-To, then From, then the author headers a list adds when it rewrites From to its
+    own address (Google Groups' X-Original-From / X-Original-Sender, for senders whose
+    domain publishes a strict DMARC policy). The list itself, its robots and no-reply
+    addresses are not an author: a digest or a newsletter has none, and an answer sent to
+    a list address would publish a citizen's matter to all its members.
+    """
+    lists = _list_addresses(parsed)
+    candidates: list[Address] = [a for a in (parsed.reply_to, parsed.from_addr) if a is not None]
+    for name in ("x-original-from", "x-original-sender"):
+        for display, addr in getaddresses(list(parsed.header_all(name))):
+            if "@" in addr:
+                local, domain = addr.rsplit("@", 1)
+                candidates.append(Address(display, f"{local}@{domain.lower()}"))
+    for cand in candidates:
+        if not _is_list_address(cand.email, lists) and may_auto_reply_to(cand.email, ctx):
+            return cand
+    return None
+
+
 # --------------------------------------------------------------------------------------
 # Rules
 
@@ -152,9 +215,16 @@ def _machine(
     # Classified again rather than cached: rules stay independent and pure, and the cost
     # (one more stdlib parse of the raw bytes) is small next to the database work after.
     m = classify_machine_mail(parsed, envelope)
-    if m is not None and m.kind not in ("bounce", "delay"):
+    if m is not None and m.kind not in ("bounce", "delay", "list"):
         return Verdict("autoreply", "machine-mail", f"{m.kind}:{m.reason}", m)
     return None
+
+
+def _bulk(parsed: ParsedMail, envelope: Envelope | None, ctx: ScreeningContext) -> Verdict | None:
+    evidence = bulk_evidence(parsed)
+    if evidence is None:
+        return None
+    return Verdict("accept", "bulk-mail", evidence, bulk=evidence)
 
 
 _SCORE = re.compile(r"(?:^|[\s,;])(?:score|hits)\s*=\s*(-?\d+(?:\.\d+)?)", re.IGNORECASE)
@@ -218,8 +288,14 @@ RULES: tuple[Rule, ...] = (
     Rule("bounce", "delivery failure or delay report about our mail", _bounce),
     Rule(
         "machine-mail",
-        "auto-reply, challenge-response, feedback report, receipt or list mail",
+        "auto-reply, challenge-response, feedback report or receipt",
         _machine,
+    ),
+    Rule(
+        "bulk-mail",
+        "list or bulk mail: never answered automatically, the next rules decide",
+        _bulk,
+        decisive=False,
     ),
     Rule("spam", "upstream spam filter says spam: hold for a human", _spam),
     Rule("defective", "oversize or unreadable: hold for a human", _defective),
@@ -233,12 +309,14 @@ def screen(
     ctx: ScreeningContext,
     rules: tuple[Rule, ...] = RULES,
 ) -> Verdict:
-    """Run the rule table; the first match decides, `hits` names every rule that matched.
+    """Run the rule table; the first decisive match decides, `hits` names every rule that
+    matched (marking rules included).
 
-    The default "accept" rule only counts as a hit when nothing else matched.
+    The default "accept" rule only counts as a hit when no other decisive rule matched.
     """
     first: Verdict | None = None
     hits: list[str] = []
+    bulk: str | None = None
     for rule in rules:
         verdict = rule.check(parsed, envelope, ctx)
         if verdict is None:
@@ -246,8 +324,11 @@ def screen(
         if rule.name == "accept" and first is not None:
             continue
         hits.append(rule.name)
+        if not rule.decisive:
+            bulk = bulk or verdict.bulk or verdict.reason
+            continue
         if first is None:
             first = verdict
     if first is None:  # a custom table without a default rule
         first = Verdict("accept", "accept", "no-rule-matched")
-    return Verdict(first.action, first.rule, first.reason, first.machine, tuple(hits))
+    return Verdict(first.action, first.rule, first.reason, first.machine, tuple(hits), bulk)

@@ -47,6 +47,9 @@ def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) ->
             "complaint": appeal.appeal_type == "complaint",
             # A returned or not-considered appeal the citizen completed: from which state.
             "reopened_from": (flags.get("reopened") or {}).get("from", ""),
+            # Why it came as list or bulk mail ("precedence:bulk"); no automatic letter
+            # went to the citizen then, so the department's answer is the first they get.
+            "bulk_mail": flags.get("bulk_mail"),
         },
         "department": (
             {"code": dept.code, "name": dept.name, "email": dept.email, "triage": dept.is_triage}

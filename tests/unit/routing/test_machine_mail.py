@@ -34,7 +34,7 @@ KIND_CASES = [
     ("boxbe-challenge.eml", "challenge", "challenge-sender"),
     ("arf-feedback.eml", "feedback", "arf-report"),
     ("read-receipt.eml", "mdn", "mdn-report"),
-    ("mailing-list.eml", "list", "list-header"),
+    ("mailing-list.eml", "list", "precedence:list+list-id+list-unsubscribe"),
     ("human-not-delivered-uk.eml", None, None),
     ("human-forwarded-bounce.eml", None, None),
     ("human-out-of-office-hours.eml", None, None),
@@ -151,12 +151,22 @@ HEADER_CASES = [
     ("Auto-Submitted: No\n", None, None),
     ("X-Autoreply: yes\n", "autoreply", "x-autoreply-header"),
     ("X-Autorespond: 1\n", "autoreply", "x-autorespond-header"),
-    ("Precedence: bulk\n", "autoreply", "precedence-header"),
+    # Precedence: bulk is what campaign tools put on letters people wrote: list mail.
+    ("Precedence: bulk\n", "list", "precedence:bulk"),
     ("Precedence: junk\n", "autoreply", "precedence-header"),
     ("Precedence: auto_reply\n", "autoreply", "precedence-header"),
-    ("Precedence: list\n", "list", "list-header"),
-    ("List-Id: <news.example.org>\n", "list", "list-header"),
-    ("List-Unsubscribe: <mailto:leave@example.org>\n", "list", "list-header"),
+    ("Precedence: list\n", "list", "precedence:list"),
+    ("List-Id: <news.example.org>\n", "list", "list-id"),
+    ("List-Unsubscribe: <mailto:leave@example.org>\n", "list", "list-unsubscribe"),
+    (
+        "List-Unsubscribe: <https://petition.example/u/1>\nPrecedence: bulk\n",
+        "list",
+        "precedence:bulk+list-unsubscribe",
+    ),
+    # An auto-reply relayed through a list is an auto-reply: its own headers come first.
+    ("Auto-Submitted: auto-replied\nList-Id: <hromada.lists.example.org>\n", "autoreply", None),
+    ("X-Autoreply: yes\nPrecedence: bulk\n", "autoreply", "x-autoreply-header"),
+    ("Precedence: bulk\nReturn-Path: <>\n", "autoreply", "null-return-path"),
     ("X-Auto-Response-Suppress: All\n", "autoreply", "x-auto-response-suppress-header"),
     ("Return-Path: <>\n", "autoreply", "null-return-path"),
     ("X-MS-Exchange-Inbox-Rules-Loop: a@example.com\n", "autoreply", "exchange-oof"),
@@ -176,6 +186,14 @@ def test_auto_reply_headers(headers: str, kind: str | None, reason: str | None) 
         assert result.kind == kind
         if reason is not None:
             assert result.reason == reason
+
+
+def test_vacation_subject_with_precedence_bulk_is_an_auto_reply() -> None:
+    # Old vacation programs mark their replies with Precedence: bulk only; the subject
+    # they write still tells them apart from a campaign letter.
+    raw = message(subject="Out of Office: Звернення", headers="Precedence: bulk\n")
+    result = classify_machine_mail(parse(raw), None)
+    assert result is not None and (result.kind, result.reason) == ("autoreply", "oof-subject")
 
 
 OOF_SUBJECTS = [

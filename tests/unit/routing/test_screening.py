@@ -14,6 +14,7 @@ from routing.screening import (
     ScreeningContext,
     Verdict,
     is_our_address,
+    list_author,
     may_auto_reply_to,
     screen,
 )
@@ -43,7 +44,6 @@ FIXTURE_CASES = [
     ("boxbe-challenge.eml", "autoreply", "machine-mail", "challenge:"),
     ("arf-feedback.eml", "autoreply", "machine-mail", "feedback:"),
     ("read-receipt.eml", "autoreply", "machine-mail", "mdn:"),
-    ("mailing-list.eml", "autoreply", "machine-mail", "list:"),
     ("own-echo.eml", "discard", "own-echo", "loop-header"),
     ("spam-flagged.eml", "hold", "spam", "spam-flag"),
     ("human-not-delivered-uk.eml", "accept", "accept", "human-mail"),
@@ -61,6 +61,7 @@ def test_fixture_verdicts(name: str, action: str, rule: str, reason: str) -> Non
     assert (verdict.action, verdict.rule) == (action, rule)
     assert verdict.reason.startswith(reason)
     assert verdict.hits[0] == rule
+    assert verdict.bulk is None
     if action in ("bounce", "autoreply"):
         assert verdict.machine is not None
     else:
@@ -72,6 +73,7 @@ def test_rule_order_is_the_policy() -> None:
         "own-echo",
         "bounce",
         "machine-mail",
+        "bulk-mail",
         "spam",
         "defective",
         "accept",
@@ -270,3 +272,86 @@ AUTO_REPLY_CASES = [
 @pytest.mark.parametrize(("addr", "allowed"), AUTO_REPLY_CASES)
 def test_may_auto_reply_to(addr: str | None, allowed: bool) -> None:
     assert may_auto_reply_to(addr, CTX) is allowed
+
+
+# --------------------------------------------------------------------------------------
+# List and bulk mail: marked, never decided by the mark alone
+
+
+def test_newsletter_is_marked_bulk_and_accepted_not_discarded() -> None:
+    verdict = screen_fixture("mailing-list.eml")
+    assert (verdict.action, verdict.rule) == ("accept", "accept")
+    assert verdict.bulk == "precedence:list+list-id+list-unsubscribe"
+    assert verdict.hits == ("bulk-mail", "accept")
+    assert verdict.machine is None
+
+
+BULK_CASES = [
+    ("Precedence: bulk\n", "accept", "precedence:bulk"),
+    ("List-Id: Громада <hromada.googlegroups.com>\n", "accept", "list-id"),
+    ("List-Unsubscribe: <https://petition.example/u/9f>\n", "accept", "list-unsubscribe"),
+    # Spam carries List-Unsubscribe too: the spam rule still holds it.
+    ("List-Unsubscribe: <mailto:u@spam.example>\nX-Spam-Flag: YES\n", "hold", "list-unsubscribe"),
+    # A real auto-reply through a list is still an auto-reply, the mark is kept.
+    ("List-Id: <hromada.googlegroups.com>\nAuto-Submitted: auto-replied\n", "autoreply", "list-id"),
+]
+
+
+@pytest.mark.parametrize(("headers", "action", "bulk"), BULK_CASES)
+def test_bulk_headers_mark_the_verdict(headers: str, action: str, bulk: str) -> None:
+    verdict = screen(parse(simple(headers)), None, CTX)
+    assert verdict.action == action
+    assert verdict.bulk == bulk
+    assert "bulk-mail" in verdict.hits
+    assert verdict.rule != "bulk-mail"
+
+
+def list_message(headers: str, sender: str = "Оксана <oksana@example.com>") -> bytes:
+    return simple(headers, sender=sender)
+
+
+AUTHOR_CASES = [
+    (
+        "a person's letter via a list",
+        "List-Id: <hromada.googlegroups.com>\n",
+        "Оксана <oksana@example.com>",
+        "oksana@example.com",
+    ),
+    (
+        "reply-to the group: the From is the author",
+        "List-Id: <hromada.googlegroups.com>\nReply-To: hromada@googlegroups.com\n",
+        "Оксана <oksana@example.com>",
+        "oksana@example.com",
+    ),
+    (
+        "From rewritten to the group (DMARC): X-Original-From names the author",
+        "List-Id: <hromada.googlegroups.com>\n"
+        "List-Post: <mailto:hromada@googlegroups.com>\n"
+        "X-Original-From: Оксана Гнатюк <oksana@example.com>\n"
+        "X-Original-Sender: oksana@example.com\n",
+        "'Оксана Гнатюк' via Громада <hromada@googlegroups.com>",
+        "oksana@example.com",
+    ),
+    (
+        "campaign tool: no-reply From, the signer in Reply-To",
+        "List-Unsubscribe: <https://petition.example/u/1>\nPrecedence: bulk\n"
+        "Reply-To: Ігор Мельник <igor.m@example.net>\n",
+        "Ігор Мельник via Петиція <noreply@petition.example>",
+        "igor.m@example.net",
+    ),
+    (
+        "a newsletter: the list itself writes",
+        "List-Id: News <news.lists.example.org>\n",
+        "Municipal News <news@lists.example.org>",
+        None,
+    ),
+    ("a no-reply robot", "Precedence: bulk\n", "Розсилка <no-reply@shop.example>", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "headers", "sender", "author"), AUTHOR_CASES, ids=[c[0] for c in AUTHOR_CASES]
+)
+def test_list_author(case: str, headers: str, sender: str, author: str | None) -> None:
+    found = list_author(parse(list_message(headers, sender)), CTX)
+    assert (found.email if found else None) == author
