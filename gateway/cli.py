@@ -108,13 +108,18 @@ def cmd_check_message(args: argparse.Namespace) -> int:
         try:
             raw = Path(name).read_bytes()
         except OSError as exc:
-            print(json.dumps({"file": name, "error": str(exc)}, ensure_ascii=False))
+            _out(json.dumps({"file": name, "error": str(exc)}, ensure_ascii=False))
             status = 1
             continue
-        report = check_message(app, raw)
-        report = {"file": name, **report}
+        try:
+            report = {"file": name, **check_message(app, raw)}
+        except Exception as exc:
+            # One bad message must not end the run over the others (a dry run is what an
+            # admin uses to look at exactly the mail that broke something).
+            report = {"file": name, "error": f"{type(exc).__name__}: {exc}"}
+            status = 1
         if args.json:
-            print(json.dumps(report, ensure_ascii=False, default=str))
+            _out(json.dumps(report, ensure_ascii=False, default=str))
         else:
             _print_report(report)
     return status
@@ -132,11 +137,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _out(text: str) -> None:
+    # The parser repairs lone surrogates; this is the net for anything else that carries
+    # one (a file name from the command line, an exception's text): print, never crash.
+    print(text.encode("utf-8", "backslashreplace").decode("utf-8"), flush=True)
+
+
 def _print_report(report: dict[str, Any]) -> None:
-    print(f"== {report['file']}")
-    for key in ("parse", "screening", "prediction", "routing", "kind"):
+    _out(f"== {report['file']}")
+    for key in ("error", "parse", "screening", "prediction", "routing", "kind"):
         if key in report:
-            print(f"{key}: {json.dumps(report[key], ensure_ascii=False, default=str, indent=2)}")
+            _out(f"{key}: {json.dumps(report[key], ensure_ascii=False, default=str, indent=2)}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ from email.parser import HeaderParser
 from email.utils import getaddresses
 from typing import Literal
 
-from routing.mail import Envelope, ParsedMail
+from routing.mail import Envelope, ParsedMail, repair_surrogates
 
 # "list" is list or bulk mail: a machine distributed it, but a person may well have
 # written it (see `bulk_evidence`); it is never treated as an auto-reply.
@@ -223,7 +223,8 @@ def _part_text(part: Message) -> str:
         return raw if isinstance(raw, str) else ""
     charset = part.get_content_charset() or "utf-8"
     try:
-        return payload.decode(charset, errors="replace")
+        # Diagnostics from here are stored and mailed to the admin: no lone surrogates.
+        return repair_surrogates(payload.decode(charset, errors="replace"))
     except LookupError:
         return payload.decode("utf-8", errors="replace")
 

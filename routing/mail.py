@@ -7,9 +7,26 @@ cannot leak into domain decisions. Standard library only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def repair_surrogates(text: str) -> str:
+    """`text` without lone surrogates, which no encoding can write (printing, JSON for
+    PostgreSQL and the database drivers all refuse them).
+
+    Real mail produces them: UTF-7 spells a character outside the BMP as two base64
+    UTF-16 halves and a sloppy encoder splits or truncates the pair ("+2D0-"), and bytes
+    read with surrogateescape leave U+DC80-U+DCFF behind. A high-low pair is joined into
+    the character it encodes; any other surrogate becomes U+FFFD.
+    """
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 @dataclass(frozen=True)
@@ -73,6 +90,8 @@ class ForwardedMessage:
 @dataclass(frozen=True)
 class ParsedMail:
     """A decoded message. `text` is readable text in Python `str` whatever the wire charset.
+    No string in it (texts, header values, addresses, file names) holds a lone surrogate
+    (`repair_surrogates`).
 
     `headers` maps lower-cased header names to their decoded values (RFC 2047 resolved), in
     the order they appear. `defects` lists what was wrong with the MIME structure or the

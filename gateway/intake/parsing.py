@@ -45,7 +45,7 @@ from gateway.intake.attachments import (
     unpack_tnef,
 )
 from routing.htmltext import html_to_text
-from routing.mail import Address, AttachmentInfo, ForwardedMessage, ParsedMail
+from routing.mail import Address, AttachmentInfo, ForwardedMessage, ParsedMail, repair_surrogates
 
 _CANDIDATES = ("utf-8", "cp1251", "koi8-u", "koi8-r")
 _CYR = re.compile(r"[а-яіїєґё]", re.I)
@@ -192,7 +192,9 @@ def detect_charset(data: bytes, declared: str | None) -> tuple[str, str]:
 
 def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str, str]:
     charset, how = detect_charset(data, declared)
-    return data.decode(charset, "replace"), charset, how
+    # "replace" covers bytes a codec rejects, but the UTF-7 and UTF-16 codecs return the
+    # halves of a broken surrogate pair without complaint.
+    return repair_surrogates(data.decode(charset, "replace")), charset, how
 
 
 def decode_header_value(value: Any) -> str:
@@ -216,7 +218,8 @@ def decode_header_value(value: Any) -> str:
                 continue
         parts.append(decode_bytes(chunk, cs)[0])
     text = "".join(parts) if len(chunks) > 1 else (parts[0] if parts else "")
-    return re.sub(r"\s*\r?\n\s+", " ", text).strip()
+    # A chunk kept "as it is" may still hold surrogate escapes mixed with real text.
+    return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", text).strip())
 
 
 def _addresses(values: list[str]) -> tuple[Address, ...]:
@@ -542,13 +545,13 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
         cc=_addresses(headers.get("cc", [])),
         subject=(headers.get("subject") or [""])[0],
         date=date,
-        headers={k: tuple(v) for k, v in headers.items()},
-        content_type=msg.get_content_type(),
-        text=text,
-        html=html,
+        headers={repair_surrogates(k): tuple(v) for k, v in headers.items()},
+        content_type=repair_surrogates(msg.get_content_type()),
+        text=repair_surrogates(text),
+        html=repair_surrogates(html) if html is not None else None,
         charset=charset,
         attachments=tuple(got.attachments),
-        defects=tuple(dict.fromkeys(defects)),
+        defects=tuple(dict.fromkeys(repair_surrogates(d) for d in defects)),
         forwarded=tuple(got.forwarded),
     )
 

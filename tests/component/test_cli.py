@@ -104,6 +104,65 @@ def test_check_message_is_a_dry_run(settings_file: Path, tmp_path: Path, capsys:
         assert s.scalar(select(func.count(InboundMessage.id))) == 0
 
 
+# A Ukrainian appeal as an old client wrote it in UTF-7 (RFC 2152), with a broken surrogate
+# pair: "+2D0-" is the high half of an emoji without its low half, in the subject and text.
+UTF7_APPEAL = (
+    b"From: =?utf-7?Q?+BB4EOgRBBDAEPQQw-?= <oksana@example.org>\r\n"
+    b"To: social@council.example\r\n"
+    b"Subject: =?utf-7?Q?+BBcEMARPBDIEMA-+2D0-?=\r\n"
+    b"Message-ID: <u7-1@example.org>\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=UTF-7\r\n\r\n"
+    b"+BB8EQAQ+BEgEQw- +BEAEPwQ3BE8EQQQ9BDgEQgQ4- +BD8EPgRABE8ENDQ+BDo- +2D0-\r\n"
+)
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "text"])
+def test_check_message_survives_lone_surrogates(
+    tmp_path: Path, settings_file: Path, as_json: bool
+) -> None:
+    # The real command in its own process: stdout is a strict UTF-8 stream, as an admin's
+    # terminal or a pipe to jq is.
+    import subprocess
+
+    bad, good = tmp_path / "utf7.eml", tmp_path / "good.eml"
+    bad.write_bytes(UTF7_APPEAL)
+    good.write_bytes(_appeal())
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "--settings",
+            str(settings_file),
+            "check-message",
+            str(bad),
+            str(good),
+            *(["--json"] if as_json else []),
+        ],
+        capture_output=True,
+        env={
+            "APPEALS_TOKEN_KEY": "cli-test-key",
+            "PYTHONPATH": str(gwtest.REPO),
+            "PATH": "/usr/bin",
+            "PYTHONIOENCODING": "utf-8:strict",
+        },
+        cwd=gwtest.REPO,
+        timeout=120,
+    )
+    out = done.stdout.decode("utf-8")  # strict: no lone surrogate, no mojibake
+    assert done.returncode == 0, out + done.stderr.decode("utf-8", "replace")
+    if as_json:
+        first, second = (json.loads(line) for line in out.strip().splitlines()[-2:])
+        assert first["parse"]["subject"] == "Заява\ufffd"
+        assert "\ufffd" in first["parse"]["text"]
+        assert first["screening"]["action"] == "accept"
+        assert second["parse"]["subject"] == "Субсидія"
+    else:
+        assert f"== {bad}" in out and f"== {good}" in out
+        assert "Заява\ufffd" in out
+
+
 def test_status_and_requeue(
     monkeypatch: pytest.MonkeyPatch, settings_file: Path, capsys: Any
 ) -> None:

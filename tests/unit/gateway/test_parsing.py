@@ -8,6 +8,7 @@ import base64
 import json
 import quopri
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from containers import compound_file, outlook_msg, tnef
@@ -446,3 +447,67 @@ def test_to_dict_shows_names_and_attached_messages() -> None:
     )
     (att,) = to_dict(parse(raw))["attachments"]
     assert att["name"] == "Заява.pdf" and att["written"] == "../Заява.pdf"
+# --------------------------------------------------------------------------------------
+# Lone surrogates: UTF-7 (and surrogate escapes) must never reach a ParsedMail
+
+
+def _strings(p: Any) -> list[str]:
+    """Every string a ParsedMail carries."""
+    out = [p.subject, p.text, p.html or "", p.content_type, p.message_id or "", *p.defects]
+    out += [s for k, vs in p.headers.items() for s in (k, *vs)]
+    for a in (p.from_addr, p.reply_to, *p.to, *p.cc):
+        if a is not None:
+            out += [a.name, a.email]
+    out += [a.filename for a in p.attachments] + [a.content_type for a in p.attachments]
+    return out
+
+
+def assert_no_surrogates(p: Any) -> None:
+    for s in _strings(p):
+        s.encode("utf-8")  # raises on a lone surrogate
+    json.dumps(to_dict(p), ensure_ascii=False).encode("utf-8")
+
+
+# "+2D0-" is the high half of U+1F401 alone, "+3AE-" the low half alone; "+2D3cAQ-" is
+# the whole pair, and "+2D0-+3AE-" the pair split over two base64 runs.
+UTF7_CASES = [
+    pytest.param(b"+BB8EQAQ+BEgEQw- +2D0- ok", "Прошу \ufffd ok", id="lone-high"),
+    pytest.param(b"+3AE- ok", "\ufffd ok", id="lone-low"),
+    pytest.param(b"+2D0AQQ-", "\ufffdA", id="high-then-letter"),
+    pytest.param(b"+2D3cAQ- ok", "\U0001f401 ok", id="whole-pair"),
+    pytest.param(b"+2D0-+3AE- ok", "\U0001f401 ok", id="pair-split-in-two-runs"),
+]
+
+
+@pytest.mark.parametrize(("body", "expected"), UTF7_CASES)
+def test_utf7_body_with_broken_surrogates_is_repaired(body: bytes, expected: str) -> None:
+    p = parse(message(body, charset="utf-7", cte="7bit"))
+    assert p.text.strip() == expected
+    assert_no_surrogates(p)
+
+
+def test_utf7_in_every_header_and_part_is_repaired() -> None:
+    raw = (
+        b"From: =?utf-7?Q?+BB4EOgRBBDAEPQQw-+2D0-?= <oksana@example.org>\r\n"
+        b"To: =?utf-7?B?" + base64.b64encode(b"+3AE-") + b"?= <appeals@council.example>\r\n"
+        b"Subject: =?UTF-7?Q?+BBcEMARP-+2D0-?=\r\n"
+        b"X-Mailer: =?utf-7?Q?+2D0-?=\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+        b"--b1\r\nContent-Type: text/plain; charset=utf-7\r\n\r\n+BB8EQAQ+BEgEQw- +2D0-\r\n"
+        b"--b1\r\nContent-Type: text/html; charset=utf-7\r\n\r\n<p>+2D0-</p>\r\n"
+        b"--b1\r\nContent-Type: application/pdf\r\n"
+        b"Content-Disposition: attachment; filename*=utf-7''%2B2D0-scan.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n"
+        b"--b1\r\nContent-Type: application/octet-stream\r\n"
+        b'Content-Disposition: attachment; filename="=?utf-7?Q?+3AE-.txt?="\r\n\r\nx\r\n'
+        b"--b1--\r\n"
+    )
+    p = parse(raw)
+    assert_no_surrogates(p)
+    assert p.subject == "Зая\ufffd"
+    assert p.from_addr is not None and p.from_addr.name == "Оксана\ufffd"
+    assert p.header("x-mailer") == "\ufffd"
+    assert p.text.strip() == "Прошу \ufffd"
+    assert p.html is not None and "\ufffd" in p.html
+    assert [a.filename for a in p.attachments] == ["\ufffdscan.pdf", "\ufffd.txt"]
