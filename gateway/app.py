@@ -177,7 +177,8 @@ class App:
         )
 
     def sender(self) -> OutboxSender:
-        from gateway.outbound.outbox import OutboxSender
+        from gateway.outbound.outbox import DeliveryAlerts, OutboxSender
+        from routing.views import viewer
 
         o = self.settings.outbound
         return OutboxSender(
@@ -187,6 +188,11 @@ class App:
             retry_for=timedelta(hours=o.retry_for_hours),
             first_retry=timedelta(seconds=o.first_retry_seconds),
             lease=timedelta(seconds=self.settings.worker.lease_seconds),
+            alerts=DeliveryAlerts(
+                admin_email=self.settings.instance.admin_email,
+                notices=self.notifier,
+                view=viewer(self.pipeline_config()),
+            ),
         )
 
 

@@ -41,6 +41,7 @@ import jinja2
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.outbound.addresses import header_form
 from gateway.rawstore import RawStore
 from models import OutboundMessage
 from routing.ports import AttachmentRef, Clock
@@ -51,6 +52,8 @@ _QP_UTF8 = Charset("utf-8")
 _QP_UTF8.body_encoding = QP
 _WIRE = compat32.clone(linesep="\r\n")
 AUDIENCES = ("citizen", "department", "admin")
+# Headers that hold bare addresses only (ours: no display names).
+_ADDRESS_HEADERS = frozenset({"to", "cc"})
 
 
 class Renderer:
@@ -127,11 +130,13 @@ def build_message(
     lines = []
     for name, value in headers.items():
         # Non-ASCII values become RFC 2047 encoded words, folded by the Header class;
-        # ASCII values go in as they are (ours are short and need no folding).
-        if not value.isascii():
+        # ASCII values go in as they are (ours are short and need no folding). An address
+        # cannot be an encoded word (RFC 2047 §5): a UTF-8 mailbox stays UTF-8 (RFC 6532),
+        # which only an SMTPUTF8 relay takes (gateway.outbound.transport checks).
+        if not value.isascii() and name.lower() not in _ADDRESS_HEADERS:
             value = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
         lines.append(f"{name}: {value}\r\n")
-    return "".join(lines).encode("ascii") + msg.as_bytes(policy=_WIRE)
+    return "".join(lines).encode("utf-8") + msg.as_bytes(policy=_WIRE)
 
 
 class Notifier:
@@ -180,7 +185,7 @@ class Notifier:
         message_id = f"<{unique}@{self.config.message_id_domain}>"
         headers = {
             "From": formataddr((self.config.from_name, self.config.from_address), "utf-8"),
-            "To": ", ".join(recipients),
+            "To": ", ".join(header_form(r) for r in recipients),
             "Subject": subject,
             "Date": format_datetime(now),
             "Message-ID": message_id,

@@ -3,6 +3,10 @@
 `SmtpTransport` speaks to the configured relay (STARTTLS, AUTH) and reports per-recipient
 outcomes: SMTP separates temporary (4xx) from permanent (5xx) refusals per recipient
 (RFC 5321 §4.2.1), and the outbox retries only what may succeed later.
+Internationalised addresses (gateway.outbound.addresses): domains go out as IDNA
+A-labels; a UTF-8 local part or UTF-8 header is sent with SMTPUTF8 when the relay offers
+it (RFC 6531), and is otherwise refused here, permanently, with the reason: a relay
+without SMTPUTF8 will not take it tomorrow either.
 `DirectoryTransport` is the embedded default when no relay is configured: every message
 is written as an .eml file so a new user sees exactly what would have been sent.
 """
@@ -19,6 +23,11 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway.errors import DeliveryError
+from gateway.outbound.addresses import AddressError, envelope_form, needs_smtputf8
+
+# The reply a relay gives a UTF-8 mailbox it cannot take (RFC 6531 §3.5); written by us
+# when the relay does not even offer the extension, so the outbox records why.
+NO_SMTPUTF8 = (553, "5.6.7 the relay does not offer SMTPUTF8, needed for a non-ASCII address")
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,20 @@ class SmtpTransport:
         self.local_hostname = local_hostname
 
     def send(self, envelope_from: str, recipients: Sequence[str], raw: bytes) -> SendResult:
+        # Refusals are keyed by the address as the outbox row holds it, not its wire form.
+        refused: dict[str, tuple[int, str]] = {}
+        wire: dict[str, str] = {}  # wire form -> the row's address
+        for r in recipients:
+            try:
+                wire[envelope_form(r)] = r
+            except AddressError as exc:
+                refused[r] = (553, f"5.1.3 {exc}")
+        try:
+            sender = envelope_form(envelope_from)
+        except AddressError as exc:
+            raise DeliveryError(f"envelope sender: {exc}", permanent=True) from exc
+        # UTF-8 in the header block (a UTF-8 mailbox in To) needs SMTPUTF8 for everyone.
+        utf8_message = not raw.split(b"\r\n\r\n", 1)[0].isascii() or needs_smtputf8(sender)
         try:
             with smtplib.SMTP(
                 self.host, self.port, timeout=self.timeout, local_hostname=self.local_hostname
@@ -60,21 +83,44 @@ class SmtpTransport:
                     smtp.ehlo()
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                refused = smtp.sendmail(envelope_from, list(recipients), raw)
+                options: list[str] = []
+                if utf8_message or any(needs_smtputf8(w) for w in wire):
+                    if smtp.has_extn("smtputf8"):
+                        options = ["SMTPUTF8"]
+                        if smtp.has_extn("8bitmime"):
+                            options.append("BODY=8BITMIME")  # UTF-8 headers are 8-bit data
+                    else:
+                        for w in [w for w in wire if utf8_message or needs_smtputf8(w)]:
+                            refused[wire.pop(w)] = NO_SMTPUTF8
+                if not wire:
+                    return SendResult(refused)
+                got = smtp.sendmail(sender, list(wire), raw, mail_options=options)
         except smtplib.SMTPRecipientsRefused as exc:
-            return SendResult({r: (c, _text(m)) for r, (c, m) in exc.recipients.items()})
+            return SendResult(
+                {
+                    **refused,
+                    **{wire.get(r, r): (c, _text(m)) for r, (c, m) in exc.recipients.items()},
+                }
+            )
         except smtplib.SMTPResponseException as exc:
             raise DeliveryError(
                 f"relay answered {exc.smtp_code}",
                 permanent=500 <= exc.smtp_code < 600,
                 code=exc.smtp_code,
             ) from exc
+        except UnicodeError as exc:
+            # Text smtplib could not put on the wire: it will not go better next time.
+            raise DeliveryError(
+                f"cannot be written for the relay: {type(exc).__name__}", permanent=True
+            ) from exc
         except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             # Connection trouble is always worth another try later.
             raise DeliveryError(
                 f"relay unreachable: {type(exc).__name__}", permanent=False
             ) from exc
-        return SendResult({r: (c, _text(m)) for r, (c, m) in refused.items()})
+        return SendResult(
+            {**refused, **{wire.get(r, r): (c, _text(m)) for r, (c, m) in got.items()}}
+        )
 
 
 def _text(m: bytes | str) -> str:
