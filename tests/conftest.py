@@ -81,6 +81,7 @@ class CapturedMessage:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    smtp_utf8: bool = False  # MAIL FROM carried SMTPUTF8 (RFC 6531)
 
 
 @dataclass
@@ -110,7 +111,10 @@ class CaptureRelay:
         with self.lock:
             self.messages.append(
                 CapturedMessage(
-                    envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    bytes(envelope.original_content),
+                    bool(envelope.smtp_utf8),
                 )
             )
         return "250 OK"
