@@ -52,6 +52,7 @@ def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
             "overdue": is_overdue_at(a, now, today),
             "repeat_status": a.repeat_status,
             "related_appeal": related.reg_no if related is not None else None,
+            "mass_group": a.mass_group,
             "collective": a.collective,
             "anonymous": a.anonymous,
             "priority": a.priority,

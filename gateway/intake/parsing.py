@@ -197,11 +197,40 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str, str]:
     return repair_surrogates(data.decode(charset, "replace")), charset, how
 
 
+# An RFC 2047 encoded word: printable ASCII only, no "?" inside its parts.
+_ENCODED_WORD = re.compile(r"(=\?[!->@-~]+\?[bBqQ]\?[!->@-~]*\?=)")
+
+
+def _decode_word(word: str) -> str:
+    try:
+        ((data, charset),) = decode_header(word)
+    except Exception:
+        return word
+    return decode_bytes(data, charset)[0] if isinstance(data, bytes) else str(data)
+
+
+def _decode_words_in(text: str) -> str:
+    """Encoded words inside text that is already Unicode: the header mixed raw 8-bit with
+    RFC 2047, as UTF-8 mailboxes (RFC 6532) come after an encoded display name
+    ("=?UTF-8?B?...?= <оксана@пошта.укр>"). The stdlib would escape the raw part with
+    raw-unicode-escape, so each encoded word is decoded on its own here."""
+    pieces = _ENCODED_WORD.split(text)
+    out: list[str] = []
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            out.append(_decode_word(piece))
+        elif not (0 < i < len(pieces) - 1 and not piece.strip()):
+            out.append(piece)  # white space between two encoded words is dropped (§6.2)
+    return "".join(out)
+
+
 def decode_header_value(value: Any) -> str:
     """RFC 2047 encoded words, raw 8-bit headers (any charset) and plain ASCII alike."""
     if value is None:
         return ""
     raw = value if isinstance(value, Header) else str(value)
+    if isinstance(raw, str) and not raw.isascii() and _ENCODED_WORD.search(raw):
+        return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", _decode_words_in(raw)).strip())
     parts = []
     try:
         # A Header holding raw 8-bit bytes decodes to (bytes, "unknown-8bit") chunks.
@@ -216,7 +245,10 @@ def decode_header_value(value: Any) -> str:
             except UnicodeEncodeError:
                 parts.append(chunk)  # already real text
                 continue
-        parts.append(decode_bytes(chunk, cs)[0])
+        decoded = decode_bytes(chunk, cs)[0]
+        if cs == "unknown-8bit" and _ENCODED_WORD.search(decoded):
+            decoded = _decode_words_in(decoded)
+        parts.append(decoded)
     text = "".join(parts) if len(chunks) > 1 else (parts[0] if parts else "")
     # A chunk kept "as it is" may still hold surrogate escapes mixed with real text.
     return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", text).strip())

@@ -76,12 +76,16 @@ class Gateway:
             self.proc.wait(timeout=30)
             self.proc = None
 
-    def send(self, raw: bytes | str, mail_from: str, rcpts: list[str]) -> None:
+    def send(
+        self, raw: bytes | str, mail_from: str, rcpts: list[str], *, smtputf8: bool = False
+    ) -> None:
+        """Submit over SMTP; `smtputf8` for a UTF-8 mailbox (RFC 6531), as clients do."""
         data = raw.encode("utf-8") if isinstance(raw, str) else raw
         # What clients put on the wire: CRLF line ends (the test sources use LF).
         data = re.sub(rb"\r?\n", b"\r\n", data)
+        options = ["SMTPUTF8", "BODY=8BITMIME"] if smtputf8 else []
         with smtplib.SMTP("127.0.0.1", self.port) as smtp:
-            smtp.sendmail(mail_from, rcpts, data)
+            smtp.sendmail(mail_from, rcpts, data, mail_options=options)
 
     def letters(self) -> list[Letter]:
         out = []

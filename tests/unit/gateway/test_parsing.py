@@ -511,3 +511,21 @@ def test_utf7_in_every_header_and_part_is_repaired() -> None:
     assert p.text.strip() == "Прошу \ufffd"
     assert p.html is not None and "\ufffd" in p.html
     assert [a.filename for a in p.attachments] == ["\ufffdscan.pdf", "\ufffd.txt"]
+
+
+def test_utf8_mailbox_after_an_encoded_display_name() -> None:
+    # Thunderbird and Gmail with an internationalised address (RFC 6532): the display name
+    # is an RFC 2047 word, the mailbox is raw UTF-8 in the same header.
+    name = base64.b64encode("Оксана Гнатюк".encode()).decode()
+    subject = base64.b64encode("Не працює".encode()).decode()
+    raw = (
+        f"From: =?UTF-8?B?{name}?= <оксана@Пошта.укр>\r\n"
+        f"Subject: =?UTF-8?B?{subject}?= =?UTF-8?Q?_=D0=BB=D1=96=D1=84=D1=82?= з 1 грудня\r\n"
+        "To: zhkg@council.example\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Текст\r\n"
+    ).encode()
+    p = parse(raw)
+    assert p.from_addr is not None
+    assert (p.from_addr.name, p.from_addr.email) == ("Оксана Гнатюк", "оксана@пошта.укр")
+    assert p.subject == "Не працює ліфт з 1 грудня"
