@@ -100,15 +100,16 @@ def process(
         # by a residents' list, one signer's letter from a petition site); the citizen is
         # that person, never the list. A digest or newsletter names nobody: a person
         # looks at it (held), it is not dropped.
-        author = list_author(parsed, deps.config.screening)
-        if author is None:
+        person = list_author(parsed, deps.config.screening)
+        if person is None:
             record_event(
                 session, now, "bulk-mail-held", inbound_id=inbound.id, evidence=verdict.bulk
             )
             return Outcome("held", "bulk-no-author")
-        if author != sender:
-            parsed = replace(parsed, reply_to=author)
-        sender = author
+        if person != sender:
+            # Answers go to the person (citizen.extract_citizen reads Reply-To first).
+            parsed = replace(parsed, reply_to=person)
+        sender = person
     # Nothing a person could answer: no address to answer to, or no content at all.
     # Held for a person rather than dropped: the law does not allow silently ignoring mail.
     if sender is None:

@@ -47,6 +47,7 @@ def context(kind: str = "appeal", **extra: Any) -> dict[str, Any]:
             "followup_of": "",
             "complaint": False,
             "reopened_from": "",
+            "bulk_mail": None,
         },
         "department": {"code": "housing", "name": "Housing", "email": "h@x.ua", "triage": False},
         "departments": DEPARTMENTS,
