@@ -447,6 +447,8 @@ def test_to_dict_shows_names_and_attached_messages() -> None:
     )
     (att,) = to_dict(parse(raw))["attachments"]
     assert att["name"] == "Заява.pdf" and att["written"] == "../Заява.pdf"
+
+
 # --------------------------------------------------------------------------------------
 # Lone surrogates: UTF-7 (and surrogate escapes) must never reach a ParsedMail
 
