@@ -252,6 +252,10 @@ def cmd_appeal(args: argparse.Namespace) -> int:
         error = admin.reroute_appeal(
             app, args.reg_no, args.department, args.actor, " ".join(args.reason)
         )
+    elif args.appeal_command == "set":
+        error = admin.set_characteristic(
+            app, args.reg_no, args.field, " ".join(args.value), args.actor
+        )
     else:
         error = admin.set_topic(app, args.reg_no, args.topic, args.actor)
     if error:
@@ -383,13 +387,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp = pens.add_parser("discard", help="discard a held message, with a reason")
     sp.add_argument("id", type=int)
     sp.add_argument("reason", nargs="+")
-    ap = add("appeal", cmd_appeal, "one appeal: show, reroute, set-topic")
+    ap = add("appeal", cmd_appeal, "one appeal: show, reroute, set, set-topic")
     aps = ap.add_subparsers(dest="appeal_command", required=True)
     aps.add_parser("show", help="state, dates and history").add_argument("reg_no")
     sp = aps.add_parser("reroute", help="give it to another department (a training label)")
     sp.add_argument("reg_no")
     sp.add_argument("department")
     sp.add_argument("reason", nargs="+")
+    sp.add_argument("--actor", default="admin")
+    sp = aps.add_parser(
+        "set", help="correct a characteristic of the register (source staff, an event)"
+    )
+    sp.add_argument("reg_no")
+    sp.add_argument("field", choices=("type", "sign", "subject", "form", "category", "topic-code"))
+    sp.add_argument("value", nargs="+", help="e.g. скарга, повторне, 'особа з інвалідністю', 010")
     sp.add_argument("--actor", default="admin")
     sp = aps.add_parser("set-topic", help="correct the topic (a training label)")
     sp.add_argument("reg_no")

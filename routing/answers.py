@@ -19,6 +19,11 @@ happens (they are documented in the forward's footer):
 - `#result <вирішено|роз'яснено|відмовлено>` beside a final answer: its result of
   consideration for the register (resolved / explained / refused); without it a final
   answer is recorded as explained, with source "default";
+- `#type <скарга|пропозиція|заява>`, `#sign <первинне|повторне|...>`, `#subject
+  <індивідуальне|колективне|анонімне>`, `#form <...>`, `#category <учасник бойових дій|
+  особа з інвалідністю|...|немає>`, `#topic-code <код>`: correct a characteristic of the
+  register (`routing.corrections`, source "staff"). Alone they answer nothing and may be
+  sent after the appeal is closed; beside an answer they apply to it as well;
 - anything else starting with `#`: answered with the list of commands; nothing changes.
 
 Every command carried out is confirmed to the staff member who gave it and to the
@@ -44,6 +49,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage
+from routing import corrections
 from routing.attachments import AttachmentLimits, FileDecision, listing, refs, review
 from routing.characteristics import parse_result
 from routing.deadlines import (
@@ -114,6 +120,15 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
             return ReplyResult("processed", "bad-command")
         result = (code, "staff")
         commands.remove(c)
+    fixes = [c for c in commands if c.name.lower() in corrections.FIELDS]
+    if fixes:
+        done = _correct(ctx, actor, fixes, thread)
+        if done is not None:
+            return done
+        commands = [c for c in commands if c not in fixes]
+        if not commands and result is None and not text.strip() and not ctx.parsed.attachments:
+            # Only corrections: the register changes, nothing is answered.
+            return ReplyResult("processed", "characteristics-set")
     if not commands:
         return _answer(ctx, actor, text, final=True, result=result)
     cmd = commands[0]
@@ -138,6 +153,38 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
     ctx.event("command-unknown", appeal_id=appeal.id, actor=actor, command=name)
     _help(ctx, actor, {"code": "unknown-command", "command": name}, thread)
     return ReplyResult("processed", "unknown-command")
+
+
+def only_corrections(parsed: ParsedMail) -> bool:
+    """The reply carries characteristic corrections and nothing else: allowed after the
+    appeal is closed too (the register is corrected when the answer is long gone)."""
+    commands, text = extract_commands(split_reply(parsed.text, parsed.html).new_text)
+    return (
+        bool(commands)
+        and all(c.name.lower() in corrections.FIELDS for c in commands)
+        and not text.strip()
+        and not parsed.attachments
+    )
+
+
+def _correct(
+    ctx: AnswerContext, actor: str, fixes: list[Any], thread: list[str]
+) -> ReplyResult | None:
+    """All the corrections or none: a bad value gets the help letter and changes nothing."""
+    parsed: list[corrections.Correction] = []
+    for c in fixes:
+        try:
+            parsed.append(corrections.parse(c.name, " ".join(c.args)))
+        except corrections.CorrectionError:
+            _help(ctx, actor, {"code": "characteristic-format", "command": c.name.lower()}, thread)
+            return ReplyResult("processed", "bad-command")
+    changes = [
+        corrections.apply(ctx.session, ctx.appeal, p, actor=actor, via="email", now=ctx.now)
+        for p in parsed
+    ]
+    names = ", #".join(p.field for p in parsed)
+    _confirm(ctx, actor, {"command": names, "changes": changes}, thread)
+    return None
 
 
 def _answer(

@@ -330,6 +330,18 @@ _PRIVILEGED: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# The categories as the register names them (Art. 20 of Law 393/96-ВР and the laws on
+# the status of each group).
+PRIVILEGED_LABELS = {
+    "hero": "Герой України",
+    "combat_veteran": "учасник бойових дій",
+    "war_veteran": "ветеран війни",
+    "disability": "особа з інвалідністю",
+    "large_family": "багатодітна сім'я",
+    "chornobyl": "постраждалий внаслідок Чорнобильської катастрофи",
+}
+
+
 def detect_privileged_category(text: str) -> str | None:
     """The first privileged category the citizen states about themselves, or None."""
     for code, pattern in _PRIVILEGED:

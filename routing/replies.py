@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage, OutboundMessage
-from routing.answers import AnswerContext, handle_department_reply
+from routing.answers import AnswerContext, handle_department_reply, only_corrections
 from routing.config import PipelineDeps
 from routing.followups import handle_citizen_reply
 from routing.lifecycle import Outcome, awaits_answer, record_event
@@ -212,7 +212,7 @@ def handle_reply(
             reason="department-via-citizen-token",
         )
         return Outcome("held", "department-via-citizen-token", appeal.id, role="reply")
-    if role == "department" and not awaits_answer(appeal):
+    if role == "department" and not awaits_answer(appeal) and not only_corrections(parsed):
         # The appeal already has its final answer (or left us): a second "answer" is held
         # for a person. This also ends loops with careless auto-responders.
         record_event(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from gateway.app import App
 from models import Appeal, AppealEvent, CalendarOverride, Department
+from routing import corrections
 from routing.lifecycle import (
     LifecycleError,
     RerouteRequest,
@@ -64,8 +65,10 @@ def show_appeal(app: App, reg_no: str) -> dict[str, Any] | None:
                 "sign": a.appeal_sign,
                 "type": a.appeal_type,
                 "subject": a.subject_kind,
+                "privileged_category": a.privileged_category,
                 "topic_code": a.topic_code,
                 "result": a.result,
+                "sources": a.characteristic_sources or {},
             },
             "events": events,
         }
@@ -113,6 +116,21 @@ def set_topic(app: App, reg_no: str, topic: str, actor: str) -> str | None:
         if a is None:
             return f"no appeal {reg_no}"
         correct_topic(s, a, topic, actor=actor, now=app.clock.now())
+    return None
+
+
+def set_characteristic(app: App, reg_no: str, field: str, value: str, actor: str) -> str | None:
+    """`appeals appeal set`: the same correction as a department's `#type`, `#category`...
+    (routing.corrections), recorded with source "staff" and an event."""
+    try:
+        correction = corrections.parse(field, value)
+    except corrections.CorrectionError as exc:
+        return str(exc)
+    with app.sessions.begin() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        if a is None:
+            return f"no appeal {reg_no}"
+        corrections.apply(s, a, correction, actor=actor, via="console", now=app.clock.now())
     return None
 
 

@@ -109,3 +109,37 @@ def test_calendar_overrides_change_working_days(settings_file: Path, capsys: Any
     assert "перенесений день" in capsys.readouterr().out
     assert main(["--settings", str(settings_file), "calendar", "remove", "2026-12-28"]) == 0
     assert build_app(load_settings(settings_file)).calendar().is_working_day(date(2026, 12, 28))
+
+
+def test_appeal_set_corrects_a_characteristic_with_source_staff(
+    settings_file: Path, capsys: Any
+) -> None:
+    app = _registered(settings_file)
+    with app.sessions() as s:
+        reg_no = s.scalars(select(Appeal.reg_no)).one()
+    base = ["--settings", str(settings_file), "appeal", "set", reg_no]
+    assert main([*base, "type", "пропозиція", "--actor", "clerk2"]) == 0
+    assert main([*base, "category", "особа", "з", "інвалідністю"]) == 0
+    assert main([*base, "topic-code", "002"]) == 0
+    assert main([*base, "type", "прохання"]) == 1  # not a type of the Classifier
+    with app.sessions() as s:
+        a = s.scalars(select(Appeal)).one()
+        assert (a.appeal_type, a.privileged_category, a.topic_code) == (
+            "proposal",
+            "disability",
+            "002",
+        )
+        assert a.priority == 1  # Art. 20: first-priority handling follows the category
+        sources = a.characteristic_sources or {}
+        assert [sources[k] for k in ("type", "privileged_category", "topic_code")] == ["staff"] * 3
+        assert sources["sign"] == "rule"  # untouched
+    capsys.readouterr()
+    assert main(["--settings", str(settings_file), "appeal", "show", reg_no]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    sets = [e for e in shown["events"] if e["type"] == "characteristic-set"]
+    assert [(e["data"]["field"], e["data"]["to"]) for e in sets] == [
+        ("type", "proposal"),
+        ("category", "disability"),
+        ("topic-code", "002"),
+    ]
+    assert sets[0]["actor"] == "clerk2" and sets[0]["data"]["via"] == "console"

@@ -348,3 +348,84 @@ def test_an_unknown_result_word_answers_staff_with_help(gw: Any, capture_relay: 
     assert any("#result" in m.get_body().get_content() for m in help_msgs[1:])
     row = appeal_row(gw, reg_no)
     assert (row.state, row.result) == ("routed", None)
+
+
+def _events(gw: Any, reg_no: str, type_: str) -> list[AppealEvent]:
+    with gw.app.sessions() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).one()
+        return list(
+            s.scalars(
+                select(AppealEvent).where(AppealEvent.appeal_id == a.id, AppealEvent.type == type_)
+            )
+        )
+
+
+def test_a_correction_alone_changes_the_register_and_answers_nothing(
+    gw: Any, capture_relay: Any
+) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw,
+        staff_reply(fwd, "#type скарга\n#category учасник бойових дій"),
+        fwd["Reply-To"],
+        "zhkg-staff@council.example",
+    )
+    confirmed = mail_for(capture_relay, "zhkg-staff@council.example", n=2)[1]
+    text = confirmed.get_body().get_content()
+    assert "вид звернення: скарга" in text
+    assert "категорія автора: учасник бойових дій" in text
+    row = wait_for(
+        lambda: appeal_row(gw, reg_no).appeal_type == "complaint" and appeal_row(gw, reg_no)
+    )
+    assert row.state == "routed"  # nothing was answered
+    assert row.privileged_category == "combat_veteran" and row.priority == 1
+    sources = row.characteristic_sources or {}
+    assert (sources["type"], sources["privileged_category"]) == ("staff", "staff")
+    events = _events(gw, reg_no, "characteristic-set")
+    assert [(e.data["field"], e.data["to"], e.actor) for e in events] == [
+        ("type", "complaint", "zhkg-staff@council.example"),
+        ("category", "combat_veteran", "zhkg-staff@council.example"),
+    ]
+    # Only the acknowledgement reached the citizen.
+    time.sleep(0.5)
+    assert len(mail_for(capture_relay, "oksana@example.org")) == 1
+
+
+def test_a_correction_beside_an_answer_and_after_the_close(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    send(
+        gw,
+        staff_reply(fwd, "#topic-code 010\nДах відремонтовано."),
+        fwd["Reply-To"],
+        "zhkg-staff@council.example",
+    )
+    row = wait_for(lambda: appeal_row(gw, reg_no).state == "closed" and appeal_row(gw, reg_no))
+    assert row.topic_code == "010" and (row.characteristic_sources or {})["topic_code"] == "staff"
+    # Weeks later the office finds it was a repeated appeal: a correction alone is taken
+    # although the appeal is closed (an answer would be held).
+    send(
+        gw,
+        staff_reply(fwd, "#sign повторне"),
+        fwd["Reply-To"],
+        "zhkg-staff@council.example",
+    )
+    row = wait_for(
+        lambda: appeal_row(gw, reg_no).appeal_sign == "repeated" and appeal_row(gw, reg_no)
+    )
+    assert row.state == "closed"
+
+
+def test_a_bad_correction_changes_nothing_and_gets_help(gw: Any, capture_relay: Any) -> None:
+    fwd, reg_no = new_appeal(gw, capture_relay)
+    before = appeal_row(gw, reg_no).appeal_type
+    send(
+        gw,
+        staff_reply(fwd, "#subject колективне\n#type прохання"),
+        fwd["Reply-To"],
+        "zhkg-staff@council.example",
+    )
+    help_msg = mail_for(capture_relay, "zhkg-staff@council.example", n=2)[1]
+    assert "після #type має бути: скарга, пропозиція, заява" in help_msg.get_body().get_content()
+    row = appeal_row(gw, reg_no)
+    assert (row.appeal_type, row.subject_kind) == (before, "individual")
+    assert _events(gw, reg_no, "characteristic-set") == []
