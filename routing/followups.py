@@ -21,6 +21,12 @@ anonymous appeal is considered once its author is known). So:
 - anything else (not considered as repeated, forwarded to another body): held for a
   person, who decides; the law does not allow ignoring it.
 
+Whatever the state, a reply that only asks about the appeal ("статус", "Який статус?",
+"status please", or a `#status` line) is no addition: it gets a letter with the state,
+the department, the due date and what happened so far, in plain words and without anything
+staff keep for themselves (answers' drafts, reasons of re-routing, model figures, staff
+addresses) (`is_status_request`, `citizen/status`).
+
 A new appeal is a new acknowledgement and a new forward, so a careless answering machine
 (no Auto-Submitted, replying to From with "Re: <subject>") would otherwise keep registering
 appeals for ever: every department answer brings its reply, every reply a new appeal. Two
@@ -35,8 +41,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -109,6 +116,39 @@ _DISAGREES = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w'’ʼ-]+")
+# A status request: one of these words, with at most a few polite words around it.
+_STATUS_WORDS = frozenset({"статус", "статусу", "статуса", "status", "стан"})
+# fmt: off
+_STATUS_FILLER = frozenset(
+    {
+        "який", "яка", "який-небудь", "мого", "моєї", "мій", "моя", "мене", "мені", "звернення",
+        "заяви", "скарги", "запиту", "по", "щодо", "будь", "ласка", "прошу", "повідомте",
+        "підкажіть", "скажіть", "уточніть", "дізнатися", "хочу", "що", "з", "ним", "із", "а",
+        "каков", "какой", "моего", "обращения", "пожалуйста", "узнать", "подскажите",
+        "what", "is", "the", "of", "my", "appeal", "please", "request", "check", "on", "its",
+        "добрий", "день", "вечір", "ранок", "здравствуйте", "привіт", "hello", "hi", "дякую",
+        "спасибо", "thanks", "thank", "you",
+    }
+)
+# fmt: on
+_REG_NO = re.compile(r"[a-zа-яіїєґ]{1,3}-\d{4}-\d+")
+_STATUS_LINE = re.compile(r"^\s*#(?:status|статус)\b", re.IGNORECASE | re.MULTILINE)
+# Events a citizen's status letter tells, in the template's words (`citizen/status`):
+# what was done with the appeal, never what staff wrote or why an admin moved it.
+STATUS_EVENTS = (
+    "registered",
+    "redirected",
+    "followup",
+    "extended",
+    "answer-relayed",
+    "forwarded-external",
+    "passed-to-holder",
+    "returned-incomplete",
+    "not-considered",
+    "reopened",
+    "duplicate",
+    "followup-registered",
+)
 # A person rarely contests more than a couple of answers a day; a mail loop does it every
 # few seconds (Mailman's max_autoresponses_per_day is the same idea).
 MAX_FOLLOWUP_APPEALS_PER_DAY = 3
@@ -127,6 +167,31 @@ def is_pure_thanks(text: str, *known: str | None) -> bool:
     if not words or len(words) > 40 or not any(_THANKS.match(w) for w in words):
         return False
     return all(_THANKS.match(w) or w in _THANKS_FILLER or w in names for w in words)
+
+
+def is_status_request(text: str, *known: str | None) -> bool:
+    """True for "статус", "Статус?", "Який статус мого звернення?", "status please" and for
+    any reply with a `#status` line; `text` is the reply with quotes stripped, `known` the
+    citizen's name and the like, which a signature repeats."""
+    if _STATUS_LINE.search(text):
+        return True
+    for part in known:
+        if part:
+            text = text.replace(part, " ")
+    names = {w.lower() for part in known if part for w in _WORD.findall(part)}
+    words = [w.strip("'’ʼ-").lower() for w in _WORD.findall(text)]
+    words = [w for w in words if w and not w.isdigit() and w not in names]
+    if not words or len(words) > 10 or not any(w in _STATUS_WORDS for w in words):
+        return False
+    # Nearly alone: a registration number in the text is digits and letters (A-2026-...).
+    return all(
+        w in _STATUS_WORDS
+        or w in _STATUS_FILLER
+        or w in _THANKS_FILLER
+        or len(w) <= 2
+        or _REG_NO.fullmatch(w)
+        for w in words
+    )
 
 
 def disagrees(text: str) -> bool:
@@ -194,6 +259,11 @@ def handle_citizen_reply(
         if original is not None:
             reply.event("followup-to-original", appeal, original=original.id)
             appeal = original
+    sender = parsed.from_addr.name if parsed.from_addr else None
+    if not parsed.attachments and is_status_request(
+        reply.parts.new_text, appeal.citizen_name, sender
+    ):
+        return _status(reply, appeal)
     if appeal.state in OPEN_STATES:
         return _forward(reply, appeal)
     if appeal.state == "closed":
@@ -204,6 +274,44 @@ def handle_citizen_reply(
         return _supplement(reply, appeal)
     reply.event("followup", appeal, chars=len(reply.parts.new_text), state=appeal.state)
     return Outcome("held", "followup-needs-person", appeal.id, role="citizen")
+
+
+def _status(reply: _Reply, appeal: Appeal) -> Outcome:
+    """The citizen asked where their appeal stands: a letter, nothing registered."""
+    rows = reply.session.scalars(
+        select(AppealEvent)
+        .where(AppealEvent.appeal_id == appeal.id, AppealEvent.type.in_(STATUS_EVENTS))
+        .order_by(AppealEvent.at, AppealEvent.id)
+    )
+    tz = ZoneInfo(reply.deps.config.timezone)
+    events = []
+    for e in rows:
+        data = e.data or {}
+        new_due = data.get("new_due")
+        events.append(
+            {
+                "at": e.at.astimezone(tz).strftime("%d.%m.%Y") if e.at else "",
+                "type": e.type,
+                # Only facts the citizen was told anyway: final or interim, the new term.
+                "final": bool(data.get("final")),
+                "new_due": date.fromisoformat(str(new_due)).strftime("%d.%m.%Y") if new_due else "",
+            }
+        )
+    reply.event("status-requested", appeal, events=len(events))
+    if reply.may_write_to(appeal):
+        reply.notices.add(
+            "citizen/status",
+            to=[appeal.citizen_email or ""],
+            context={
+                **appeal_view(appeal, appeal.department, reply.deps.config),
+                "status": {"state": appeal.state, "result": appeal.result, "events": events},
+            },
+            appeal_id=appeal.id,
+            language=appeal.language,
+            reply_token_for=appeal.id,
+            thread_with=reply.thread(),
+        )
+    return Outcome("processed", "status-request", appeal.id, role="citizen")
 
 
 def _forward(reply: _Reply, appeal: Appeal) -> Outcome:

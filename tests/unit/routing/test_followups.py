@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.followups import disagrees, is_pure_thanks
+from routing.followups import disagrees, is_pure_thanks, is_status_request
 
 NAME = "Оксана Бондар"
 
@@ -77,3 +77,34 @@ def test_disagreement_is_a_complaint(text: str) -> None:
 )
 def test_further_questions_are_not_complaints(text: str) -> None:
     assert not disagrees(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "статус",
+        "Статус?",
+        "Який статус мого звернення A-2026-000017?",
+        "Добрий день! Підкажіть, будь ласка, статус.\nМикола Шевчук",
+        "status please",
+        "Каков статус моего обращения?",
+        "#status",
+        "Дякую.\n#статус",
+    ],
+)
+def test_status_requests_are_recognised(text: str) -> None:
+    assert is_status_request(text, "Микола Шевчук")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Статус ділянки змінили без мене, прошу перевірити рішення сесії.",
+        "Дякую за відповідь",
+        "Стан дороги на вул. Шопена жахливий, ями після кожного дощу.",
+        "Прошу додати до звернення фото ям.",
+    ],
+)
+def test_other_replies_are_not_status_requests(text: str) -> None:
+    assert not is_status_request(text, "Микола Шевчук")
