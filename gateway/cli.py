@@ -310,6 +310,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from gateway.commands.exports import cmd_export as run
+
+    try:
+        return run(_app(args, require_secrets=False), args)
+    except ValueError as exc:
+        print(f"appeals export: {exc}", file=sys.stderr)
+        return 2
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from gateway.scheduler import tick
 
@@ -476,6 +486,19 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (quarterly, overdue, timely):
         sp.add_argument("--csv", help="also write the tables to this CSV file")
         sp.add_argument("--xlsx", help="also write the tables to this XLSX file")
+    exp = add("export", cmd_export, "the register for a period: registry, open data")
+    exps = exp.add_subparsers(dest="export_command", required=True)
+    registry = exps.add_parser("registry", help="every appeal with the Classifier's fields")
+    registry.add_argument("--csv", help="write the registry to this CSV file (UTF-8, BOM)")
+    registry.add_argument("--xlsx", help="write the registry to this XLSX file")
+    registry.add_argument(
+        "--personal", action="store_true", help="add the citizen's name and address columns"
+    )
+    open_data = exps.add_parser("open-data", help="anonymised CSV, schema in docs/open-data.md")
+    open_data.add_argument("--csv", required=True, help="write the set to this CSV file")
+    for sp in (registry, open_data):
+        sp.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+        sp.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
     db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
     add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
     add("current", cmd_db_current, "show the schema revision", db)
