@@ -191,6 +191,9 @@ class Appeal(Base):
         # because SQLite uses a partial index only when the query contains its predicate.
         # (A plain (state, due_date) index is deliberately absent: without ANALYZE
         # statistics SQLite's planner preferred it and sorted all candidates per batch.)
+        # The register's reports and exports read a period by legal receipt date
+        # (migration 0009).
+        Index("ix_appeal_kind_receipt_date", "kind", "receipt_date"),
         Index(
             "ix_appeal_awaiting_due_id",
             "due_date",

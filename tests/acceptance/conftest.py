@@ -1,4 +1,6 @@
-"""Fixtures of the acceptance suite: one running gateway per test module."""
+"""Fixtures of the acceptance suite: one running gateway per test module. When a module is
+done, every appeal its gateway registered must carry every characteristic of the Classifier
+with its source (issue 18): the teardown checks the database and fails the module if not."""
 
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw = Gateway(Path(tmp_path_factory.mktemp("gw")), relay).start()
     try:
         yield gw
+        problems = gw.uncharacterised()
+        assert not problems, "appeals without a characteristic or its source:\n" + "\n".join(
+            problems
+        )
     finally:
         gw.stop()
         controller.stop()

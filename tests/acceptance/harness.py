@@ -8,8 +8,10 @@ relay, where the tests read it back as parsed letters with their attachments.
 from __future__ import annotations
 
 import email
+import json
 import re
 import smtplib
+import sqlite3
 import subprocess
 import sys
 import time
@@ -109,6 +111,11 @@ class Gateway:
             + self.log.read_text(errors="replace")[-3000:]
         )
 
+    def uncharacterised(self) -> list[str]:
+        """Every appeal in this gateway's database lacking a characteristic of the
+        Classifier or its source (or, once finished, its result): `reg_no: what` lines."""
+        return missing_characteristics(self.tmp / "var" / "appeals.db")
+
     def cli(self, *args: str) -> str:
         env = {"APPEALS_TOKEN_KEY": "e2e-key", "PYTHONPATH": str(gwtest.REPO), "PATH": "/usr/bin"}
         done = subprocess.run(
@@ -121,6 +128,43 @@ class Gateway:
         out = done.stdout.decode("utf-8", "replace")
         assert done.returncode == 0, out + done.stderr.decode("utf-8", "replace")
         return out
+
+
+# Column of each characteristic and its key in `characteristic_sources`.
+CHARACTERISTICS = {
+    "receipt_form": "form",
+    "appeal_sign": "sign",
+    "appeal_type": "type",
+    "subject_kind": "subject",
+    "privileged_category": "privileged_category",  # NULL = none, still with its source
+    "topic_code": "topic_code",
+}
+SOURCES = frozenset({"rule", "model", "staff", "default"})
+# Finished with a result of consideration (a duplicate is the first appeal's, which has it).
+RESULT_STATES = frozenset({"closed", "returned", "not_considered", "forwarded_external"})
+
+
+def missing_characteristics(db: Path) -> list[str]:
+    # Read-only: the gateway may still be running and owns the database.
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        cols = ", ".join(CHARACTERISTICS)
+        rows = conn.execute(
+            f"SELECT reg_no, state, result, characteristic_sources, {cols} FROM appeal"
+        ).fetchall()
+    finally:
+        conn.close()
+    problems = []
+    for reg_no, state, result, sources_json, *values in rows:
+        sources = json.loads(sources_json or "{}")
+        for (column, key), value in zip(CHARACTERISTICS.items(), values, strict=True):
+            if column != "privileged_category" and not value:
+                problems.append(f"{reg_no}: no {column}")
+            if sources.get(key) not in SOURCES:
+                problems.append(f"{reg_no}: no source for {key}")
+        if state in RESULT_STATES and (not result or sources.get("result") not in SOURCES):
+            problems.append(f"{reg_no}: {state} without a result and its source")
+    return problems
 
 
 def by_rcpt(letters: list[Letter]) -> dict[str, Letter]:

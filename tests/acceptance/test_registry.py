@@ -6,6 +6,7 @@ result."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -144,3 +145,16 @@ def test_quarterly_report_counts_what_came_in(gateway: Gateway) -> None:
     assert _row(report, "timeliness", "on_time") == 1
     assert _row(report, "timeliness", "open_in_time") == 2
     assert _row(report, "type", "total") == 3
+
+
+def test_every_appeal_registered_here_has_every_characteristic_with_its_source(
+    gateway: Gateway,
+) -> None:
+    # The same check every acceptance module's gateway gets at teardown (conftest.py),
+    # here as a test of its own, on the appeals of the test above: three registered, one
+    # closed with a staff result.
+    assert gateway.uncharacterised() == []
+    shown = json.loads(gateway.cli("appeal", "show", "A-2026-000001"))
+    sources = shown["characteristics"]["sources"]
+    assert set(sources) >= {"form", "sign", "type", "subject", "privileged_category", "topic_code"}
+    assert sources["result"] == "staff"
