@@ -84,15 +84,66 @@ class RegistryConfig:
 
 
 # Type rules, checked complaint first: a letter that complains and asks is a complaint
-# (Art. 3: a complaint asks to restore rights violated by a body's decision or inaction),
-# a letter that proposes something and asks nothing of the kind is a proposal.
-_STEM = r"(?<![\w])"
+# (Art. 3: a complaint asks to restore rights violated by a body's or an official's
+# decision, action or inaction), a letter that proposes something and asks nothing of the
+# kind is a proposal, anything else an application (a request, or a report of a fault or
+# of a breach of the law, which Art. 3 counts as an application too). The cues were
+# written against the development part of bench/data/appeal_types.jsonl
+# (bench/type_model.py prints the held-out figure).
+_B = r"(?<![\w])"
 _COMPLAINT = re.compile(
-    _STEM + r"(скарг|оскарж|порушен\w* (?:мо\w+ )?прав|бездіяльн|жалоб|обжал|complain)",
+    "|".join(
+        (
+            # naming it: скарга, скаржуся, поскаржитися, оскаржую, жалоба, жалуюсь
+            _B + r"(?:скарг|скарж|поскарж|оскарж|жалоб|жалу[юе]|обжал|complain)",
+            _B + r"(?:бездіяльн|бездейств)",
+            # rights violated: "порушено мої права", "мої права порушено", "захистити права"
+            r"(?:порушен|порушил|порушу|нарушен|нарушил)\w*\s+(?:\w+\s+){0,2}прав",
+            _B + r"прав\w*\s+(?:\w+\s+)?(?:порушен|нарушен)",
+            _B + r"(?:захист\w*|захистити|защит\w*)\s+(?:\w+\s+){0,2}(?:прав|дитин|від)",
+            _B + r"прошу захисту",
+            # an unlawful decision, action, refusal
+            _B
+            + r"(?:незаконн|неправомірн|протиправн|безпідставн|необґрунтован)\w*\s+(?:\w+\s+){0,2}"
+            r"(?:ді[їя]|рішен|відмов|звільн|нарах|стягн|знят|зняли|позбав|вимага|склад|демонт)",
+            _B + r"(?:відмовил|звільнил|нарахувал|позбавил|зняли|стягнул)\w*\s+(?:\w+\s+){0,3}"
+            r"(?:незаконн|безпідставн|протиправн|без жодн)",
+            _B + r"(?:визнати|вважаю)\s+(?:\w+\s+){0,3}(?:незаконн|неправомірн|протиправн)",
+            # someone should answer for it
+            _B + r"(?:притягн|притягти|покара|службов\w+\s+розслідуван|до відповідальност)",
+            r"ма(?:є|ють)\s+(?:за це\s+)?відповісти",
+            _B
+            + r"(?:вжити|вжийте|принять|примите)\s+(?:\w+\s+){0,1}(?:заход\w*|мер\w*)\s+(?:до|к)\s",
+            _B + r"вимага(?:ю|ємо)" + r"|" + _B + r"вимагав\w*\s+(?:у|від)\s+мене",
+            # answers that are no answers, silence, being ignored
+            _B + r"(?:відписк|відписа|відписую)",
+            _B + r"(?:не\s+реагу|ігнору|не\s+реагиру|игнориру|нехту)",
+            r"(?:без|немає|нема|не\s+дають|досі\s+немає)\s+(?:\w+\s+){0,1}відповід",
+            r"відповід\w*\s+(?:\w+\s+){0,1}(?:досі\s+)?(?:немає|нема|не\s+надійшл)",
+            _B + r"не\s+(?:отвечают|відповідають|бере трубку)",
+            # disagreeing, protesting
+            _B + r"(?:не\s+згод|незгод|не\s+погоджу|не\s+влаштову)",
+            _B + r"(?:не\s+удовлетвор|не\s+соглас|несоглас)",
+            _B + r"(?:протестую|обурен|неприпустим|неправда)",
+            _B + r"(?:затягу|втретє|вчетверте|вже\s+вдруге)",
+            _B + r"(?:в\s+грубій\s+формі|зневажлив|принизи|кричал|грубо)",
+        )
+    ),
     re.IGNORECASE,
 )
 _PROPOSAL = re.compile(
-    _STEM + r"(пропоную|пропозиці|пропонуємо|зауваженн|предлага|предложени|propos|suggest)",
+    "|".join(
+        (
+            _B + r"(?:пропон|запропон|пропозиці|предлага|предложени|предложение|зауваженн)",
+            _B
+            + r"(?:рекоменд|порад|радж[уy]|раджу|ідея|ідею|идея|маю\s+ідею|є\s+думка|як\s+варіант)",
+            _B + r"(?:було\s+б|было\s+бы|буде)\s+(?:\w+\s+){0,1}"
+            r"(?:добре|чудово|корисно|доцільно|правильно|непогано|зручно|отлично|хорошо|полезно)",
+            _B + r"(?:варто|чи\s+не\s+варто)\b",
+            _B + r"(?:доцільн|можна\s+було\s+б|поділитися\s+думкою|as\s+a\s+suggestion)",
+            _B + r"(?:propos|suggest)",
+        )
+    ),
     re.IGNORECASE,
 )
 
