@@ -486,6 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (quarterly, overdue, timely):
         sp.add_argument("--csv", help="also write the tables to this CSV file")
         sp.add_argument("--xlsx", help="also write the tables to this XLSX file")
+    quarterly.add_argument(
+        "--png",
+        metavar="DIR",
+        help="also draw charts (topic code, department, type, result, "
+        "timeliness) as PNG files in DIR",
+    )
     exp = add("export", cmd_export, "the register for a period: registry, open data")
     exps = exp.add_subparsers(dest="export_command", required=True)
     registry = exps.add_parser("registry", help="every appeal with the Classifier's fields")

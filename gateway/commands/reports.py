@@ -1,7 +1,7 @@
 """`appeals report quarterly|overdue|timeliness`: the register's reports as terminal tables,
-CSV or XLSX. The aggregation is `routing.reports`; this module only reads the database
-through it and writes the tables out. Reports carry registration numbers and counts, never
-names or addresses.
+CSV, XLSX or (quarterly) PNG charts. The aggregation is `routing.reports`; this module only
+reads the database through it and writes the tables out. Reports carry registration
+numbers and counts, never names or addresses.
 """
 
 from __future__ import annotations
@@ -76,11 +76,58 @@ def write_xlsx(tables: list[Table], path: Path) -> None:
         book.close()
 
 
+# The tables a picture says more about, and the file each goes to under --png DIR.
+CHARTS = {
+    "topic code": "topic-code.png",
+    "department": "department.png",
+    "type": "type.png",
+    "result": "result.png",
+    "timeliness": "timeliness.png",
+}
+
+
+def write_png(tables: list[Table], directory: Path, caption: str) -> list[Path]:
+    """Horizontal bar charts of the CHARTS tables (value, count; the total row left out).
+    matplotlib is imported here only, and with the Agg canvas: no display, and no other
+    report or command pays for importing it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for t in tables:
+        if t.title not in CHARTS:
+            continue
+        bars = [(str(r[0]), int(r[-1])) for r in t.rows if r[0] != "total"]
+        fig = Figure(figsize=(7, 0.9 + 0.4 * max(len(bars), 1)), dpi=100)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        labels = [name for name, _ in bars][::-1]
+        counts = [n for _, n in bars][::-1]
+        ax.barh(labels, counts, color="#3a6ea5")
+        for y, n in enumerate(counts):
+            ax.annotate(str(n), (n, y), xytext=(3, 0), textcoords="offset points", va="center")
+        ax.set_title(f"{t.title}, {caption}")
+        ax.set_xlabel("appeals")
+        fig.tight_layout()
+        path = directory / CHARTS[t.title]
+        fig.savefig(path, format="png")
+        written.append(path)
+    return written
+
+
 def cmd_report(app: App, args: argparse.Namespace) -> int:
     tables = build(app, args)
     if args.csv:
         write_csv(tables, Path(args.csv))
     if args.xlsx:
         write_xlsx(tables, Path(args.xlsx))
+    if getattr(args, "png", None):
+        caption = (
+            f"{args.year} Q{args.quarter}"
+            if args.report_command == "quarterly"
+            else args.report_command
+        )
+        write_png(tables, Path(args.png), caption)
     print(render(tables))
     return 0

@@ -158,7 +158,14 @@ def seeded(make_app: Any) -> tuple[Any, list[dict[str, Any]]]:
 
 
 def _args(**kw: Any) -> argparse.Namespace:
-    base = {"report_command": "quarterly", "year": 2026, "quarter": 3, "csv": None, "xlsx": None}
+    base = {
+        "report_command": "quarterly",
+        "year": 2026,
+        "quarter": 3,
+        "csv": None,
+        "xlsx": None,
+        "png": None,
+    }
     return argparse.Namespace(**{**base, **kw})
 
 
@@ -223,3 +230,27 @@ def test_overdue_and_timeliness(seeded: Any) -> None:
     assert dict(zip(t.header[1:-1], total[1:-1], strict=True)) == {
         k: exp.get(k, 0) for k in t.header[1:-1]
     }
+
+
+def test_png_charts_are_valid_pngs_with_the_counts(seeded: Any, tmp_path: Path) -> None:
+    import matplotlib.image
+
+    app, specs = seeded
+    out = tmp_path / "charts"
+    assert cmd_report(app, _args(png=str(out))) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(
+        ["topic-code.png", "department.png", "type.png", "result.png", "timeliness.png"]
+    )
+    for name in names:
+        data = (out / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        pixels = matplotlib.image.imread(out / name)
+        height, width = pixels.shape[:2]
+        assert width == 700 and height >= 100
+        # Not a blank canvas: the bars are drawn in their own colour.
+        assert (pixels[..., :3] < 0.8).any()
+    # One bar per value: four departments make a taller chart than three types.
+    assert len({sp["dept"] for sp in specs}) == 4
+    dept_h = matplotlib.image.imread(out / "department.png").shape[0]
+    assert dept_h > matplotlib.image.imread(out / "type.png").shape[0]
