@@ -13,14 +13,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, false, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department
+from models.base import UTCDateTime
 from routing.characteristics import (
     FORM_LABELS,
     RESULT_LABELS,
@@ -149,11 +150,93 @@ def timeliness(row: Row, now: datetime, tz: ZoneInfo) -> str:
 
 
 def _count_table(title: str, values: list[str | None], labels: dict[str, str]) -> Table:
-    counts = Counter(v or "" for v in values)
+    return _table_of(title, Counter(v or "" for v in values), labels)
+
+
+def _table_of(title: str, counts: Counter[str], labels: dict[str, str]) -> Table:
     keys = [k for k in labels if k in counts] + sorted(k for k in counts if k not in labels)
     rows: list[tuple[str | int, ...]] = [(k or "—", labels.get(k, ""), counts[k]) for k in keys]
-    rows.append(("total", "усього", len(values)))
+    rows.append(("total", "усього", sum(counts.values())))
     return Table(title, ("value", "label", "count"), rows)
+
+
+# The quarterly tables: title, the column counted, its labels.
+_QUARTERLY = (
+    ("form of receipt", Appeal.receipt_form, FORM_LABELS),
+    ("sign", Appeal.appeal_sign, SIGN_LABELS),
+    ("type", Appeal.appeal_type, TYPE_LABELS),
+    ("subject", Appeal.subject_kind, SUBJECT_LABELS),
+    ("privileged category", Appeal.privileged_category, {}),
+    ("topic code", Appeal.topic_code, {}),
+    ("department", Department.code, {}),
+    ("result", Appeal.result, RESULT_LABELS),
+)
+
+
+def _period(q: Any, start: date, end: date) -> Any:
+    return q.where(
+        Appeal.kind == "appeal", Appeal.receipt_date >= start, Appeal.receipt_date <= end
+    )
+
+
+def timeliness_sql(session: Session, start: date, end: date, now: datetime, tz: ZoneInfo) -> Any:
+    """`timeliness_of` as one SQL expression over the period's rows (same classes, same
+    rule). The one part SQL cannot say portably is "closed on or before the due date in
+    Kyiv": SQLite has no time zones. The first instant after each due date of the period
+    (Kyiv midnight) is computed here instead and compared as a UTC instant."""
+    closed_by_date = _period(select(Appeal.due_date).distinct(), start, end).where(
+        Appeal.state == "closed", Appeal.closed_at.is_not(None), Appeal.due_at.is_(None)
+    )
+    bounds = {
+        d: datetime.combine(d + timedelta(days=1), time(0), tz).astimezone(UTC)
+        for d in session.scalars(closed_by_date)
+    }
+    today = now.astimezone(tz).date()
+    closed_in_time: Any = (
+        Appeal.closed_at
+        < case({d: literal(b, UTCDateTime()) for d, b in bounds.items()}, value=Appeal.due_date)
+        if bounds
+        else false()
+    )
+    awaiting = Appeal.state.in_(AWAITING)
+    overdue = and_(
+        awaiting,
+        or_(
+            and_(Appeal.due_at.is_not(None), Appeal.due_at < now),
+            and_(Appeal.due_at.is_(None), Appeal.due_date < today),
+        ),
+    )
+    closed = and_(Appeal.state == "closed", Appeal.closed_at.is_not(None))
+    return case(
+        (and_(closed, Appeal.due_at.is_not(None), Appeal.closed_at <= Appeal.due_at), "on_time"),
+        (and_(closed, Appeal.due_at.is_not(None)), "late"),
+        (and_(closed, closed_in_time), "on_time"),
+        (closed, "late"),
+        (overdue, "open_overdue"),
+        (or_(awaiting, Appeal.state == "held"), "open_in_time"),
+        else_="no_answer_due",
+    )
+
+
+def quarterly_in_db(
+    session: Session, start: date, end: date, now: datetime, tz: ZoneInfo
+) -> list[Table]:
+    """The same tables as `quarterly(load_rows(...))`, counted by the database: one GROUP
+    BY per table, so a quarter of 125,000 appeals never crosses into Python row by row
+    (bench/reports.py)."""
+    tables = []
+    for title, column, labels in (
+        *_QUARTERLY,
+        ("timeliness", timeliness_sql(session, start, end, now, tz), TIMELINESS_LABELS),
+    ):
+        q = select(column, func.count()).select_from(Appeal)
+        if column is Department.code:
+            q = q.outerjoin(Department, Appeal.department_id == Department.id)
+        counts: Counter[str] = Counter()
+        for value, n in session.execute(_period(q, start, end).group_by(column)):
+            counts[value or ""] += n
+        tables.append(_table_of(title, counts, labels))
+    return tables
 
 
 def quarterly(rows: list[Row], now: datetime, tz: ZoneInfo) -> list[Table]:

@@ -23,7 +23,7 @@ def build(app: App, args: argparse.Namespace) -> list[Table]:
     with app.sessions() as s:
         if args.report_command == "quarterly":
             start, end = reports.quarter_bounds(args.year, args.quarter)
-            return reports.quarterly(reports.load_rows(s, start, end), now, tz)
+            return reports.quarterly_in_db(s, start, end, now, tz)
         if args.report_command == "overdue":
             return reports.overdue(reports.load_rows(s), now, tz)
         start, end = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)

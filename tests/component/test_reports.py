@@ -254,3 +254,44 @@ def test_png_charts_are_valid_pngs_with_the_counts(seeded: Any, tmp_path: Path) 
     assert len({sp["dept"] for sp in specs}) == 4
     dept_h = matplotlib.image.imread(out / "department.png").shape[0]
     assert dept_h > matplotlib.image.imread(out / "type.png").shape[0]
+
+
+def test_the_database_counts_what_python_counts_from_the_rows(seeded: Any) -> None:
+    # `quarterly_in_db` (GROUP BY, with the Kyiv due-date bound as UTC instants) against
+    # the row-by-row rule of `timeliness_of`, on the seeded quarter and on the year.
+    from routing import reports
+
+    app, _ = seeded
+    q3 = reports.quarter_bounds(2026, 3)
+    with app.sessions() as s:
+        before = {t.title: t for t in reports.quarterly_in_db(s, *q3, NOW, KYIV)}["timeliness"]
+        # Closed late in the evening of the due date (Kyiv) is on time although it is the
+        # next day nowhere; half past midnight Kyiv is late although UTC still says the due
+        # date (EEST, UTC+3, in September).
+        for seq, closed in (
+            (801, datetime(2026, 9, 30, 23, 30, tzinfo=KYIV)),
+            (802, datetime(2026, 10, 1, 0, 30, tzinfo=KYIV)),
+        ):
+            s.add(
+                Appeal(
+                    reg_no=f"A-2026-000{seq}",
+                    reg_year=2026,
+                    reg_seq=seq,
+                    kind="appeal",
+                    received_at=datetime(2026, 8, 31, 10, tzinfo=KYIV),
+                    receipt_date=date(2026, 8, 31),
+                    due_date=date(2026, 9, 30),
+                    state="closed",
+                    closed_at=closed,
+                    result="explained",
+                )
+            )
+        s.commit()
+        after = {t.title: t for t in reports.quarterly_in_db(s, *q3, NOW, KYIV)}["timeliness"]
+        counts = {t: {str(r[0]): r[2] for r in x.rows} for t, x in (("b", before), ("a", after))}
+        assert counts["a"]["on_time"] == counts["b"]["on_time"] + 1
+        assert counts["a"]["late"] == counts["b"]["late"] + 1
+        for start, end in (reports.quarter_bounds(2026, 3), (date(2026, 1, 1), date(2026, 12, 31))):
+            in_db = reports.quarterly_in_db(s, start, end, NOW, KYIV)
+            in_python = reports.quarterly(reports.load_rows(s, start, end), NOW, KYIV)
+            assert in_db == in_python
