@@ -161,7 +161,7 @@ def _table_of(title: str, counts: Counter[str], labels: dict[str, str]) -> Table
 
 
 # The quarterly tables: title, the column counted, its labels.
-_QUARTERLY = (
+_QUARTERLY: tuple[tuple[str, Any, dict[str, str]], ...] = (
     ("form of receipt", Appeal.receipt_form, FORM_LABELS),
     ("sign", Appeal.appeal_sign, SIGN_LABELS),
     ("type", Appeal.appeal_type, TYPE_LABELS),
