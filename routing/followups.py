@@ -417,8 +417,16 @@ def _register_followup(reply: _Reply, first: Appeal, *, complaint: bool) -> Outc
         where = dataclasses.replace(placed, repeat=RepeatVerdict("repeated", first.id))
     appeal = persist(session, reply.inbound, reply.parsed, facts, where, deps.config, reply.now)
     if where.prediction is None:
-        # Not classified on its own few words: the topic is the first appeal's.
+        # Not classified on its own few words: the topic is the first appeal's, and so is
+        # its code in the register (with the first one's source).
         appeal.topic = first.topic
+        if first.topic_code:
+            appeal.topic_code = first.topic_code
+            first_source = (first.characteristic_sources or {}).get("topic_code", "rule")
+            appeal.characteristic_sources = {
+                **(appeal.characteristic_sources or {}),
+                "topic_code": first_source,
+            }
     appeal.flags = {**(appeal.flags or {}), "followup_of": first.reg_no}
     if complaint:
         # The Classifier's type (Art. 3): a complaint about the decision on the first

@@ -185,6 +185,9 @@ Content-Transfer-Encoding: base64
     assert second["related_appeal"] == first_no and second["flags"]["followup_of"] == first_no
     assert second["characteristics"]["sign"] == "repeated"
     assert second["characteristics"]["type"] == "complaint"
+    # The register files it under the first appeal's topic.
+    first_topic = show(gateway, first_no)["characteristics"]["topic_code"]
+    assert second["characteristics"]["topic_code"] == first_topic
     assert f"до {_dmy(second['due_date'])}" in ack.text  # its own term
     assert fwd2.reg_no == second_no and first_no in fwd2.subject
     assert first_no in fwd2.text and "до кінця грудня" in fwd2.text

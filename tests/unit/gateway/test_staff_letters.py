@@ -148,6 +148,13 @@ def problem_line(body: str) -> str:
             "with #external <address> <reason>",
             id="holder-on-an-appeal",
         ),
+        pytest.param(
+            "appeal",
+            lambda: {"code": "characteristic-format", "command": "type"},
+            "після #type має бути: скарга, пропозиція, заява; жодної зміни не внесено",
+            "#type takes: complaint, proposal, application; nothing was changed",
+            id="bad-correction",
+        ),
     ],
 )
 def test_refused_command_explained_in_the_letters_language(
@@ -208,6 +215,29 @@ def test_refused_command_explained_in_the_letters_language(
             "передано розпоряднику інформації: holder@x.ua",
             "passed to the holder of the information",
         ),
+        pytest.param(
+            "appeal",
+            {
+                "command": "type, #category",
+                "changes": [
+                    {
+                        "field": "type",
+                        "field_uk": "вид звернення",
+                        "value": "complaint",
+                        "value_uk": "скарга",
+                    },
+                    {
+                        "field": "category",
+                        "field_uk": "категорія автора",
+                        "value": "combat_veteran",
+                        "value_uk": "учасник бойових дій",
+                    },
+                ],
+            },
+            "вид звернення: скарга\n  категорія автора: учасник бойових дій",
+            "type: complaint\n  category: combat_veteran",
+            id="corrections",
+        ),
     ],
 )
 def test_every_command_has_a_confirmation(
@@ -255,3 +285,42 @@ def test_request_letters_speak_of_a_request_under_its_own_law() -> None:
         "citizen/info_answer", "uk", {**ctx, "answer": {"text": "Текст", "final": True}}
     )
     assert "запит на інформацію" in answer and "ст. 23" in answer
+
+
+@pytest.mark.parametrize("language", ["uk", "en"])
+def test_the_status_letter_tells_state_term_and_history_in_plain_words(language: str) -> None:
+    # A citizen's letter (`citizen/status`), in the same shape of context as staff letters.
+    status = {
+        "state": "answered",
+        "result": None,
+        "events": [
+            {"at": "06.11.2026", "type": "registered", "final": False, "new_due": ""},
+            {"at": "10.11.2026", "type": "redirected", "final": False, "new_due": ""},
+            {"at": "12.11.2026", "type": "answer-relayed", "final": False, "new_due": ""},
+            {"at": "20.11.2026", "type": "extended", "final": False, "new_due": "21.12.2026"},
+        ],
+    }
+    subject, body = RENDER.render("citizen/status", language, context(status=status))
+    assert "A-2026-000007" in subject
+    expected = {
+        "uk": (
+            "надано проміжну відповідь, розгляд триває",
+            "Розглядає:           Housing",
+            "Строк розгляду:      до 21.12.2026",
+            "10.11.2026  передано на розгляд іншому підрозділу",
+            "12.11.2026  надіслано проміжну відповідь",
+            "20.11.2026  строк розгляду продовжено до 21.12.2026",
+        ),
+        "en": (
+            "an interim answer was given; consideration goes on",
+            "Handled by:      Housing",
+            "Due by:          21.12.2026",
+            "10.11.2026  passed to another department",
+            "12.11.2026  an interim answer was sent",
+            "20.11.2026  the term was extended to 21.12.2026",
+        ),
+    }[language]
+    for line in expected:
+        assert line in body, body
+    if language == "en":
+        assert not CYRILLIC.search(body)
