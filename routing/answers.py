@@ -120,7 +120,7 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
             return ReplyResult("processed", "bad-command")
         result = (code, "staff")
         commands.remove(c)
-    fixes = [c for c in commands if c.name.lower() in corrections.FIELDS]
+    fixes = [c for c in commands if corrections.is_field(c.name)]
     if fixes:
         done = _correct(ctx, actor, fixes, thread)
         if done is not None:
@@ -161,7 +161,7 @@ def only_corrections(parsed: ParsedMail) -> bool:
     commands, text = extract_commands(split_reply(parsed.text, parsed.html).new_text)
     return (
         bool(commands)
-        and all(c.name.lower() in corrections.FIELDS for c in commands)
+        and all(corrections.is_field(c.name) for c in commands)
         and not text.strip()
         and not parsed.attachments
     )
@@ -176,7 +176,8 @@ def _correct(
         try:
             parsed.append(corrections.parse(c.name, " ".join(c.args)))
         except corrections.CorrectionError:
-            _help(ctx, actor, {"code": "characteristic-format", "command": c.name.lower()}, thread)
+            command = c.name.lower().replace("_", "-")
+            _help(ctx, actor, {"code": "characteristic-format", "command": command}, thread)
             return ReplyResult("processed", "bad-command")
     changes = [
         corrections.apply(ctx.session, ctx.appeal, p, actor=actor, via="email", now=ctx.now)

@@ -97,6 +97,11 @@ _NO_CATEGORY = frozenset({"немає", "нема", "none", "no", "-", "—", "�
 _TOPIC_CODE = re.compile(r"^\d{3}(?:\.\d{1,3})*$")
 
 
+def is_field(name: str) -> bool:
+    """`#topic-code`, `#topic_code` and `#Type` name fields; `#extend` does not."""
+    return name.strip().lower().replace("_", "-") in FIELDS
+
+
 @dataclass(frozen=True)
 class Correction:
     field: str  # a key of FIELDS
