@@ -1,6 +1,6 @@
 """Fixtures of the acceptance suite: one running gateway per test module. When a module is
 done, every appeal its gateway registered must carry every characteristic of the Classifier
-with its source (issue 18): the teardown checks the database and fails the module if not."""
+with its source: the teardown checks the database and fails the module if not."""
 
 from __future__ import annotations
 
