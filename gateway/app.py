@@ -36,7 +36,8 @@ from routing.departments import RoutingConfig
 from routing.numbering import RegistrationConfig
 from routing.ports import Clock
 from routing.screening import ScreeningContext
-from routing.tokens import ReplyAddressCodec
+from routing.tokens import PreviousKey, ReplyAddressCodec
+from routing.trust import TrustConfig
 
 if TYPE_CHECKING:
     # Imported where they are built: a read-only command never loads the pipeline.
@@ -101,6 +102,17 @@ class App:
             a.lower() for a in (*s.routing.general_addresses, *s.routing.info_request_addresses)
         }
         ours -= staff
+        # Intake addresses only receive: mail From one of them is a forgery or our own
+        # echo, never a citizen's (T11). (A department's own mailbox is never one of them:
+        # settings refuse that.)
+        ours |= {a.lower() for d in s.departments for a in d.intake_addresses}
+        ours -= {d.email.lower() for d in s.departments}
+        ours -= {a.lower() for d in s.departments for a in d.staff_addresses}
+        dept_domains = {d.email.rsplit("@", 1)[-1].lower() for d in s.departments}
+        dept_domains |= {x.lower() for d in s.departments for x in d.staff_domains}
+        our_domains = {s.outbound.reply_domain.lower(), s.outbound.message_id_domain.lower()}
+        our_domains -= dept_domains
+        t = s.trust
         return PipelineConfig(
             registration=RegistrationConfig(
                 number_format=s.registration.number_format,
@@ -120,6 +132,8 @@ class App:
             ),
             screening=ScreeningContext(
                 our_addresses=frozenset(ours),
+                our_domains=frozenset(our_domains),
+                loop_mark_valid=self.codec.is_loop_mark,
                 message_id_domain=s.outbound.message_id_domain,
                 spam_flag_header=s.screening.spam_flag_header,
                 spam_score_header=s.screening.spam_score_header,
@@ -142,6 +156,12 @@ class App:
             },
             departments=tuple((d.code, d.name) for d in s.departments),
             attachments=s.attachments,
+            trust=TrustConfig(
+                department_mail=t.department_mail,
+                trusted_authserv_ids=frozenset(x.lower() for x in t.trusted_authserv_ids),
+                dkim=t.dkim,
+                dns=_dkim_dns(t.dkim_dns_timeout) if t.dkim else None,
+            ),
         )
 
     def pipeline_deps(self) -> PipelineDeps:
@@ -241,6 +261,7 @@ def build_app(
             local=s.outbound.reply_local,
             delimiter=s.outbound.plus_delimiter,
             domain=s.outbound.reply_domain,
+            previous=_previous_keys(s, require_secrets),
         ),
         transport=transport,
         outbound=OutboundConfig(
@@ -254,6 +275,33 @@ def build_app(
         rules=s.deadlines,
         classifier=classifier,
     )
+
+
+def _previous_keys(s: Settings, require_secrets: bool) -> tuple[PreviousKey, ...]:
+    """Reply-token keys from before a rotation, still accepted until their expiry."""
+    out = []
+    for k in s.trust.previous_token_keys:
+        value = s.secret(k.secret_env)
+        if value is None:
+            if require_secrets:
+                raise SettingsError(
+                    f"environment variable {k.secret_env} (a previous reply-token key, "
+                    "trust.previous_token_keys) is not set"
+                )
+            continue
+        out.append(PreviousKey(value.encode(), k.expires))
+    return tuple(out)
+
+
+def _dkim_dns(timeout: float) -> Any:
+    """dkimpy's own TXT lookup (dnspython), with the settings' timeout: the one place the
+    pipeline reaches the network, and only for department mail that carries a signature."""
+    from dkim.dnsplug import get_txt
+
+    def lookup(name: bytes | str, timeout_: float = timeout, **_: Any) -> bytes | None:
+        return get_txt(name, timeout=min(timeout_, timeout))
+
+    return lookup
 
 
 class LazyModelLoader:

@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -187,6 +188,37 @@ class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class PreviousTokenKey(Section):
+    """A reply-token key from before the last rotation: its value is in the environment
+    variable `secret_env`; addresses it made verify until `expires` (then `expired-token`)."""
+
+    secret_env: str
+    expires: datetime
+
+    @field_validator("expires")
+    @classmethod
+    def _aware(cls, v: datetime) -> datetime:
+        # TOML local date-times have no zone: they are read as UTC, so a rotation's grace
+        # period means the same on every host.
+        return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
+
+
+class TrustSettings(Section):
+    """Who speaks for a department (docs/security.md)."""
+
+    # "require-verified": envelope agreement and a passing DKIM signature or a trusted
+    # Authentication-Results; "envelope": envelope agreement and no failing signal (works
+    # on one host with no DNS); "allow-unverified": From alone (migration only).
+    department_mail: Literal["require-verified", "envelope", "allow-unverified"] = "envelope"
+    # authserv-ids of the MTAs whose Authentication-Results headers are believed (RFC 8601).
+    trusted_authserv_ids: tuple[str, ...] = ()
+    # Verify DKIM signatures of department mail ourselves (DNS lookups of the keys).
+    dkim: bool = True
+    dkim_dns_timeout: float = Field(5.0, gt=0, le=30)
+    # Keys that signed reply addresses before a rotation, with the end of their grace.
+    previous_token_keys: tuple[PreviousTokenKey, ...] = ()
+
+
 class RetentionSettings(Section):
     raw_days: int = Field(1095, ge=1)  # 3 years; personal data kept only to consider appeals
 
@@ -211,6 +243,7 @@ class Settings(Section):
     worker: WorkerSettings = WorkerSettings()
     logging: LoggingSettings = LoggingSettings()
     retention: RetentionSettings = RetentionSettings()
+    trust: TrustSettings = TrustSettings()
     # Validated straight into routing's own value, like [deadlines].
     registry: RegistryConfig = RegistryConfig()
     # Where the file was loaded from; relative paths resolve against it.
@@ -299,7 +332,7 @@ class Settings(Section):
         return out
 
 
-SECRET_KEYS = ("password_env", "token_secret_env")
+SECRET_KEYS = ("password_env", "token_secret_env", "secret_env")
 
 
 def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -339,6 +372,7 @@ def settings_from_dict(
 
 def _secret_env_names(s: Settings) -> list[str]:
     names = [s.outbound.password_env, s.outbound.token_secret_env]
+    names += [k.secret_env for k in s.trust.previous_token_keys]
     names += [m.password_env for m in s.imap.mailboxes]
     return names
 
@@ -346,6 +380,7 @@ def _secret_env_names(s: Settings) -> list[str]:
 def missing_secrets(s: Settings) -> list[str]:
     """Environment variables that must be set for this configuration and are not."""
     need = [s.outbound.token_secret_env]
+    need += [k.secret_env for k in s.trust.previous_token_keys]
     if s.outbound.relay_host and s.outbound.username:
         need.append(s.outbound.password_env)
     need += [m.password_env for m in s.imap.mailboxes]

@@ -16,6 +16,7 @@ from routing.numbering import RegistrationConfig, reg_number_pattern
 from routing.ports import Classify, Clock
 from routing.screening import ScreeningContext
 from routing.tokens import ReplyAddressCodec
+from routing.trust import TrustConfig
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class PipelineConfig:
     # listed in forwards and help letters.
     departments: tuple[tuple[str, str], ...] = ()
     attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
+    trust: TrustConfig = field(default_factory=TrustConfig)
 
 
 @dataclass

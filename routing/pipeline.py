@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import InboundMessage
+from models import Department, InboundMessage
 from routing.bounce_handling import handle_bounce
 from routing.config import PipelineConfig, PipelineDeps, Policies
 from routing.features import all_recipients
@@ -30,6 +30,7 @@ from routing.ports import NoticeSink
 from routing.registration import register_new
 from routing.replies import handle_reply, looks_like_reply, match_reply, threaded_under_ours
 from routing.screening import Verdict, list_author, screen
+from routing.trust import claims_department
 from routing.views import viewer
 
 __all__ = ["Outcome", "PipelineConfig", "PipelineDeps", "Policies", "process"]
@@ -62,6 +63,15 @@ def process(
             hits=list(verdict.hits),
             reason=verdict.reason,
         )
+    loop_mark = (
+        parsed.header(deps.config.screening.loop_header)
+        if deps.config.screening.loop_header
+        else None
+    )
+    if loop_mark is not None and verdict.rule != "own-echo":
+        # Our loop header without our MAC for this Message-ID: a writer copied or invented
+        # it. It decides nothing (T12); the event lets an admin see the attempt.
+        record_event(session, now, "control-header-ignored", inbound_id=inbound.id, header="loop")
     recipients = all_recipients(parsed, envelope)
     sender = parsed.reply_to or parsed.from_addr
     # Who wrote it is From, never Reply-To: anyone can name any address there, and a role
@@ -110,6 +120,19 @@ def process(
             # Answers go to the person (citizen.extract_citizen reads Reply-To first).
             parsed = replace(parsed, reply_to=person)
         sender = person
+    claimed = claims_department(
+        session.scalars(select(Department).where(Department.active.is_(True))).all(),
+        author.email if author else None,
+    )
+    if claimed is not None and not (inbound.info or {}).get("approved"):
+        # New mail in a department's name is not an appeal: a department answers through
+        # its forward, and an out-of-office or a forwarding rule at the department must
+        # never become a string of registered appeals (T11). A person looks at it (an
+        # admin can assign it to an appeal or approve it as a new one).
+        record_event(
+            session, now, "from-department-held", inbound_id=inbound.id, department=claimed
+        )
+        return Outcome("held", "from-department")
     # Nothing a person could answer: no address to answer to, or no content at all.
     # Held for a person rather than dropped: the law does not allow silently ignoring mail.
     if sender is None:

@@ -12,10 +12,15 @@ reply is matched in this order (first hit wins; the method is recorded on the ev
    assigned department or the appeal's citizen (a guess, recorded as such).
 4. Otherwise the holding pen (`unmatched-reply`) with the best guesses for an admin.
 
-Who may answer (Alaveteli's gatekeeper): the assigned department's addresses and domains
-answer (`routing.answers`); the citizen's mail is a follow-up, a new appeal or the missing
-data of a returned one, by the appeal's state (`routing.followups`); anyone else is held
-for an admin.
+Who may answer (docs/security.md): the role is decided from From, never Reply-To (T1). A
+From of the assigned department's addresses or domains answers (`routing.answers`) only
+when the sender is verified as the department (`routing.trust`, T2-T6) and the reply came
+through the department's own letter (its token, or threaded under a letter we sent the
+department, T7); otherwise it is held with the reason and the department is told at its
+configured mailbox, never the sender (T8). The citizen's mail is a follow-up, a new
+appeal or the missing data of a returned one, by the appeal's state (`routing.followups`);
+anyone else is held for an admin. Every event done on the department's authority names
+the verified actor and the evidence (T9).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +42,7 @@ from routing.lifecycle import Outcome, awaits_answer, record_event
 from routing.mail import ParsedMail
 from routing.ports import NoticeSink
 from routing.tokens import ReplyAddressCodec
+from routing.trust import SenderCheck, verify_department_sender
 from routing.views import viewer
 
 Method = Literal["token", "thread", "subject", "admin", "none"]
@@ -67,12 +73,15 @@ def match_reply(
     codec: ReplyAddressCodec,
     reg_pattern: re.Pattern[str],
     sender: str | None,
+    now: datetime | None = None,
 ) -> ReplyMatch:
     bad = False
+    expired = False
     for rcpt in recipients:
-        check = codec.decode(rcpt)
+        check = codec.decode(rcpt, now)
         if check is None:
             continue
+        expired = expired or check.expired
         known = (
             session.get(Appeal, check.appeal_id)
             if check.valid and check.appeal_id is not None
@@ -82,16 +91,22 @@ def match_reply(
             return ReplyMatch(known.id, "token", f"token:{known.id}", audience=check.audience)
         bad = True
     if bad:
-        return ReplyMatch(None, "none", "bad-token", bad_token=True)
+        reason = "expired-token" if expired else "bad-token"
+        return ReplyMatch(None, "none", reason, bad_token=True)
     refs = _ids([*parsed.in_reply_to, *parsed.references])
     if refs:
-        found = session.scalars(
-            select(OutboundMessage.appeal_id).where(
+        rows = session.execute(
+            select(OutboundMessage.appeal_id, OutboundMessage.audience).where(
                 OutboundMessage.message_id.in_(refs), OutboundMessage.appeal_id.is_not(None)
             )
-        ).first()
-        if found is not None:
-            return ReplyMatch(found, "thread", "in-reply-to")
+        ).all()
+        if rows:
+            # Threaded under a letter the department got counts as the department's way
+            # back; under the citizen's own letters it can only add to the appeal (T7).
+            dept = next((r for r in rows if r.audience == "department"), None)
+            first = dept or rows[0]
+            audience = "department" if dept is not None else "citizen"
+            return ReplyMatch(first.appeal_id, "thread", "in-reply-to", audience=audience)
     guesses: list[str] = []
     for reg_no in reg_pattern.findall(parsed.subject or ""):
         appeal = session.scalars(select(Appeal).where(Appeal.reg_no == reg_no.upper())).first()
@@ -157,10 +172,10 @@ def _matched_appeal(
         if appeal_id is None:
             return Outcome("held", "unmatched-reply", role="reply")
         return appeal_id, "admin", f"assigned:{assigned}", None
-    match = match_reply(session, parsed, recipients, deps.codec, deps.reg_pattern, sender)
+    match = match_reply(session, parsed, recipients, deps.codec, deps.reg_pattern, sender, now)
     if match.bad_token:
-        record_event(session, now, "reply-held", inbound_id=inbound.id, reason="bad-token")
-        return Outcome("held", "bad-token", role="reply")
+        record_event(session, now, "reply-held", inbound_id=inbound.id, reason=match.reason)
+        return Outcome("held", match.reason, role="reply")
     if match.appeal_id is None:
         inbound.info = {**(inbound.info or {}), "guesses": list(match.guesses)}
         return Outcome("held", "unmatched-reply", role="reply")
@@ -185,8 +200,12 @@ def handle_reply(
     appeal = session.get(Appeal, appeal_id)
     assert appeal is not None
     role = sender_role(appeal, sender) if sender else "other"
-    if (inbound.info or {}).get("assign_to") and role == "other":
+    check: SenderCheck | None = None
+    if (inbound.info or {}).get("assign_to") and role != "citizen":
         role = "department"  # an admin assigned it: they vouch for the sender
+        check = SenderCheck(True, sender or "admin", ("admin-assigned",))
+    elif role == "department" and sender:
+        check = _verify(appeal, inbound, parsed, sender, deps)
     record_event(
         session,
         now,
@@ -196,22 +215,32 @@ def handle_reply(
         method=method,
         reason=reason,
         role=role,
+        **_check_fields(check),
     )
     if role == "other":
         # Neither the assigned department nor the citizen: an admin decides.
         return Outcome("held", "unknown-sender", appeal.id, role="reply")
-    if role == "department" and token_audience == "citizen":
-        # A "department" answer sent to the address from the citizen's own letter: the
-        # department's staff answer the forward, so this is someone writing as them.
+    if role == "department" and method != "admin" and token_audience != "department":
+        # A "department" answer that did not come back through the department's own
+        # letter: to the address from the citizen's letter, threaded under the citizen's
+        # letter, or a number in the subject. Staff answer the forward; this is someone
+        # writing as them, or at best a guess a person should confirm (T7).
+        held_reason = (
+            "department-via-citizen-token"
+            if token_audience == "citizen"
+            else "department-without-token"
+        )
         record_event(
             session,
             now,
             "reply-held",
             appeal_id=appeal.id,
             inbound_id=inbound.id,
-            reason="department-via-citizen-token",
+            reason=held_reason,
         )
-        return Outcome("held", "department-via-citizen-token", appeal.id, role="reply")
+        return Outcome("held", held_reason, appeal.id, role="reply")
+    if role == "department" and check is not None and not check.verified:
+        return _hold_unverified(session, inbound, appeal, check, deps, notices, now)
     if role == "department" and not awaits_answer(appeal) and not only_corrections(parsed):
         # The appeal already has its final answer (or left us): a second "answer" is held
         # for a person. This also ends loops with careless auto-responders.
@@ -240,8 +269,70 @@ def handle_reply(
         now=now,
         view=viewer(deps.config),
         relay_mode=deps.relay_mode,
-        event=lambda type_, **kw: record_event(session, now, type_, **kw),
+        event=_with_evidence(session, now, check),
         limits=deps.config.attachments,
     )
-    result = handle_department_reply(ctx, actor=sender or "admin")
+    result = handle_department_reply(ctx, actor=check.actor if check else (sender or "admin"))
     return Outcome(result.state, result.reason, appeal.id, role=role)
+
+
+def _check_fields(check: SenderCheck | None) -> dict[str, Any]:
+    return {"verified": check.verified, "evidence": list(check.evidence)} if check else {}
+
+
+def _verify(
+    appeal: Appeal, inbound: InboundMessage, parsed: ParsedMail, sender: str, deps: PipelineDeps
+) -> SenderCheck:
+    assert appeal.department is not None  # sender_role said "department"
+    return verify_department_sender(
+        appeal.department, sender, inbound.mail_from, parsed, deps.config.trust, inbound.source
+    )
+
+
+def _with_evidence(session: Session, now: datetime, check: SenderCheck | None) -> Any:
+    """The event writer for what is done on the department's authority: each event says
+    who, verified how (T9)."""
+    evidence = list(check.evidence) if check is not None else []
+
+    def event(type_: str, **kw: Any) -> None:
+        record_event(session, now, type_, **{"evidence": evidence, **kw})
+
+    return event
+
+
+def _hold_unverified(
+    session: Session,
+    inbound: InboundMessage,
+    appeal: Appeal,
+    check: SenderCheck,
+    deps: PipelineDeps,
+    notices: NoticeSink,
+    now: datetime,
+) -> Outcome:
+    """Mail from a department address that is not verified as the department: held, never
+    acted on, and the department told at its configured mailbox (never the sender, who
+    may be the forger; T8)."""
+    reason = f"unverified-sender:{check.reason}"[:60]
+    record_event(
+        session,
+        now,
+        "reply-held",
+        appeal_id=appeal.id,
+        inbound_id=inbound.id,
+        reason=reason,
+        evidence=list(check.evidence),
+        ignored_authres=list(check.ignored),
+    )
+    dept = appeal.department
+    if dept is not None:
+        notices.add(
+            "department/unverified_sender",
+            to=[dept.email],
+            context={
+                **viewer(deps.config)(appeal),
+                "held": {"reason": check.reason, "inbound_id": inbound.id},
+            },
+            appeal_id=appeal.id,
+            reply_token_for=appeal.id,
+        )
+    return Outcome("held", reason, appeal.id, role="reply")

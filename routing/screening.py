@@ -48,6 +48,9 @@ class ScreeningContext:
     """
 
     our_addresses: frozenset[str] = frozenset()
+    # Domains only the gateway sends from (the reply/bounce domain): From one of them is
+    # our own mail, whatever the local part.
+    our_domains: frozenset[str] = frozenset()
     message_id_domain: str = ""
     loop_header: str = "X-Appeal-Gateway"
     spam_flag_header: str = "X-Spam-Flag"
@@ -55,6 +58,9 @@ class ScreeningContext:
     spam_threshold: float = 5.0
     max_size: int = 25 * 1024 * 1024
     known_outbound_message_id: Callable[[str], bool] | None = field(default=None, compare=False)
+    # (loop header value, Message-ID) -> whether the header's MAC is ours (routing.tokens).
+    # None: the header alone marks our mail (installations and tests without a key).
+    loop_mark_valid: Callable[[str, str | None], bool] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -190,7 +196,10 @@ def _message_id_domain(mid: str) -> str:
 def _own_echo(
     parsed: ParsedMail, envelope: Envelope | None, ctx: ScreeningContext
 ) -> Verdict | None:
-    if ctx.loop_header and parsed.header(ctx.loop_header) is not None:
+    mark = parsed.header(ctx.loop_header) if ctx.loop_header else None
+    if mark is not None and (
+        ctx.loop_mark_valid is None or ctx.loop_mark_valid(mark, parsed.message_id)
+    ):
         return Verdict("discard", "own-echo", "loop-header")
     mid = parsed.message_id or ""
     if mid and ctx.message_id_domain and _message_id_domain(mid) == ctx.message_id_domain.lower():
@@ -199,7 +208,13 @@ def _own_echo(
         return Verdict("discard", "own-echo", "our-outbound-message-id")
     if parsed.from_addr is not None and is_our_address(parsed.from_addr.email, ctx):
         return Verdict("discard", "own-echo", "from-our-address")
+    if parsed.from_addr is not None and _domain_of(parsed.from_addr.email) in ctx.our_domains:
+        return Verdict("discard", "own-echo", "from-our-domain")
     return None
+
+
+def _domain_of(addr: str) -> str:
+    return addr.rsplit("@", 1)[-1].strip().strip(">").lower() if "@" in addr else ""
 
 
 def _bounce(parsed: ParsedMail, envelope: Envelope | None, ctx: ScreeningContext) -> Verdict | None:

@@ -11,6 +11,15 @@ HMAC(key, "appeal:<id>"), the citizen's letters HMAC(key, "citizen:<id>"). The t
 alike, and one cannot be made from the other without the key, so the address a citizen
 holds can only ever add to the appeal: answering, extending or redirecting needs the
 department's address (and a sender the department's, `routing.replies`).
+
+Keys rotate with a grace period (docs/security.md, T10): new addresses are always made
+with the current key; an address made with a previous key still verifies until that
+key's expiry, so staff answering a forward sent before the rotation are not held, and
+after it the address is refused (`expired-token`), never silently accepted.
+
+The same key marks our own outbound mail: `X-Appeal-Gateway` carries a MAC of the
+message's Message-ID (`loop_mark`), so only mail we really sent is recognised as our echo;
+a citizen who copies the header into a letter gains nothing (T12).
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 Audience = Literal["department", "citizen"]
@@ -58,11 +68,37 @@ def _mac(key: bytes, appeal_id: int, audience: Audience = "department") -> str:
 
 
 @dataclass(frozen=True)
+class PreviousKey:
+    """A key that signed addresses before the last rotation, accepted until `expires`."""
+
+    key: bytes
+    expires: datetime
+
+
+@dataclass(frozen=True)
 class ReplyAddressCodec:
     key: bytes
     local: str
     delimiter: str
     domain: str
+    previous: tuple[PreviousKey, ...] = ()
+
+    def loop_mark(self, message_id: str) -> str:
+        """The MAC our loop header carries for a message with this Message-ID."""
+        digest = hmac.new(self.key, f"loop:{message_id.strip()}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:20]
+
+    def is_loop_mark(self, header_value: str, message_id: str | None) -> bool:
+        """Whether a loop header's `sig=` was made by us for this Message-ID (any key still
+        known: our echo can come back after a rotation)."""
+        m = re.search(r"\bsig=([0-9a-f]{20})\b", header_value or "")
+        if not m or not message_id:
+            return False
+        for key in (self.key, *(p.key for p in self.previous)):
+            digest = hmac.new(key, f"loop:{message_id.strip()}".encode(), hashlib.sha256)
+            if hmac.compare_digest(m.group(1), digest.hexdigest()[:20]):
+                return True
+        return False
 
     def address_for(self, appeal_id: int, audience: Audience = "department") -> str:
         token = f"{b32encode_int(appeal_id)}-{_mac(self.key, appeal_id, audience)}"
@@ -71,8 +107,10 @@ class ReplyAddressCodec:
     def is_reply_domain(self, address: str) -> bool:
         return address.rsplit("@", 1)[-1].strip().lower() == self.domain.lower()
 
-    def decode(self, address: str) -> TokenCheck | None:
-        """None when the address carries no token at all; otherwise a verdict."""
+    def decode(self, address: str, now: datetime | None = None) -> TokenCheck | None:
+        """None when the address carries no token at all; otherwise a verdict. `now`
+        decides whether previous keys are still in their grace period (without it only
+        the current key counts)."""
         addr = address.strip().strip("<>").lower()
         if "@" not in addr:
             return None
@@ -89,9 +127,16 @@ class ReplyAddressCodec:
         mac = m.group(2).upper().translate(str.maketrans("ILO", "110"))
         if appeal_id is None:
             return TokenCheck(None, valid=False)
-        for audience in ("department", "citizen"):
+        audiences: tuple[Audience, ...] = ("department", "citizen")
+        for audience in audiences:
             if hmac.compare_digest(mac, _mac(self.key, appeal_id, audience)):
                 return TokenCheck(appeal_id, valid=True, audience=audience)
+        for old in self.previous:
+            for audience in audiences:
+                if hmac.compare_digest(mac, _mac(old.key, appeal_id, audience)):
+                    if now is not None and now < old.expires:
+                        return TokenCheck(appeal_id, True, audience, key="previous")
+                    return TokenCheck(appeal_id, valid=False, expired=True)
         return TokenCheck(appeal_id, valid=False)
 
 
@@ -100,3 +145,5 @@ class TokenCheck:
     appeal_id: int | None
     valid: bool
     audience: Audience | None = None  # whose letter the address came from
+    key: Literal["current", "previous"] = "current"
+    expired: bool = False  # made with a previous key whose grace period is over

@@ -94,7 +94,9 @@ def assign(app: App, inbound_id: int, reg_no: str, actor: str = "admin") -> str 
 def approve(app: App, inbound_id: int, actor: str = "admin") -> str | None:
     with app.sessions.begin() as s:
         r = s.get(InboundMessage, inbound_id)
-        if r is None or r.state != "held" or r.reason != "answer-review":
+        # An answer waiting for review, or new mail in a department's name that a person
+        # has read and wants registered as an appeal after all.
+        if r is None or r.state != "held" or r.reason not in ("answer-review", "from-department"):
             return f"inbound {inbound_id} is not an answer waiting for review"
         r.info = {**(r.info or {}), "approved": True, "approved_by": actor}
         requeue_inbound(r)

@@ -12,7 +12,8 @@ Headers on everything we send:
 - `Auto-Submitted` (RFC 3834 §5): `auto-replied` for acknowledgements, `auto-generated`
   for the rest, so well-behaved responders on the other side stay quiet;
 - `X-Auto-Response-Suppress: All`: Exchange's switch for not sending OOF replies to us;
-- `X-Appeal-Gateway`: our loop marker; mail carrying it that comes back is discarded;
+- `X-Appeal-Gateway`: our loop marker with a MAC of the Message-ID; mail carrying a
+  valid one that comes back is discarded, a copied or invented one decides nothing;
 - a `Reply-To` carrying the appeal's unforgeable token, so a plain Reply comes back here;
 - `In-Reply-To`/`References` to keep the conversation threaded in mail clients.
 The envelope sender is a VERP-style address (`bounces+<id>@<reply domain>`): a bounce
@@ -203,7 +204,10 @@ class Notifier:
         acknowledgement = kind in ("citizen/ack", "citizen/info_ack")
         headers["Auto-Submitted"] = "auto-replied" if acknowledgement else "auto-generated"
         headers["X-Auto-Response-Suppress"] = "All"
-        headers[LOOP_HEADER] = f"{self.config.instance_id}; kind={kind}"
+        # The MAC ties the marker to this Message-ID: only our own mail coming back is
+        # recognised as an echo, a copied header is not (docs/security.md T12).
+        mark = self.codec.loop_mark(message_id)
+        headers[LOOP_HEADER] = f"{self.config.instance_id}; kind={kind}; sig={mark}"
         raw = build_message(
             headers,
             body,
