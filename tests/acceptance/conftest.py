@@ -8,24 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import CaptureRelay
-from gwtest import free_port
-from harness import Gateway
+from harness import Gateway, running_gateway
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    relay = CaptureRelay("127.0.0.1", free_port())
-    controller = Controller(relay, hostname=relay.host, port=relay.port)
-    controller.start()
-    gw = Gateway(Path(tmp_path_factory.mktemp("gw")), relay).start()
-    try:
+    with running_gateway(Path(tmp_path_factory.mktemp("gw"))) as gw:
         yield gw
         problems = gw.uncharacterised()
         assert not problems, "appeals without a characteristic or its source:\n" + "\n".join(
             problems
         )
-    finally:
-        gw.stop()
-        controller.stop()

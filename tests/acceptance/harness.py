@@ -15,6 +15,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -171,3 +173,21 @@ def by_rcpt(letters: list[Letter]) -> dict[str, Letter]:
     out = {lt.rcpt: lt for lt in letters}
     assert len(out) == len(letters), [lt.rcpt for lt in letters]
     return out
+
+
+@contextmanager
+def running_gateway(tmp: Path, **patch: Any) -> Iterator[Gateway]:
+    """`appeals run` with its own capture relay; `patch` changes whole settings sections'
+    keys (as `Gateway` does). The module fixture `gateway` is this with no patch."""
+    from aiosmtpd.controller import Controller
+    from conftest import CaptureRelay
+
+    relay = CaptureRelay("127.0.0.1", gwtest.free_port())
+    controller = Controller(relay, hostname=relay.host, port=relay.port)
+    controller.start()
+    gw = Gateway(tmp, relay, **patch).start()
+    try:
+        yield gw
+    finally:
+        gw.stop()
+        controller.stop()
