@@ -161,6 +161,7 @@ class App:
                 trusted_authserv_ids=frozenset(x.lower() for x in t.trusted_authserv_ids),
                 dkim=t.dkim,
                 dns=_dkim_dns(t.dkim_dns_timeout) if t.dkim else None,
+                max_new_appeals_per_hour=t.max_new_appeals_per_hour,
             ),
         )
 

@@ -215,6 +215,9 @@ class TrustSettings(Section):
     # Verify DKIM signatures of department mail ourselves (DNS lookups of the keys).
     dkim: bool = True
     dkim_dns_timeout: float = Field(5.0, gt=0, le=30)
+    # New appeals from one address within an hour after which the next is held as a mail
+    # loop ("sender-burst"), whatever the daily cap of automatic letters; 0 = off.
+    max_new_appeals_per_hour: int = Field(10, ge=0)
     # Keys that signed reply addresses before a rotation, with the end of their grace.
     previous_token_keys: tuple[PreviousTokenKey, ...] = ()
 

@@ -15,12 +15,12 @@ and sending (gateway.outbound).
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Department, InboundMessage
+from models import Appeal, Department, InboundMessage
 from routing.bounce_handling import handle_bounce
 from routing.config import PipelineConfig, PipelineDeps, Policies
 from routing.features import all_recipients
@@ -137,6 +137,13 @@ def process(
     # Held for a person rather than dropped: the law does not allow silently ignoring mail.
     if sender is None:
         return Outcome("held", "no-sender")
+    if not (inbound.info or {}).get("approved") and _burst(session, sender.email, deps, now):
+        # An answering machine that writes fresh mail to our From for every letter we send
+        # it registers an appeal, gets an acknowledgement, and writes again. A person does
+        # not write that often; a loop does, and it must stop at once, not when the daily
+        # cap of automatic letters is reached (T11).
+        record_event(session, now, "loop-guard-held", inbound_id=inbound.id)
+        return Outcome("held", "sender-burst")
     if not parsed.text.strip() and not parsed.attachments:
         return Outcome("held", "empty")
     return register_new(session, inbound, parsed, recipients, deps, notices, bulk=verdict.bulk)
@@ -188,6 +195,19 @@ def _machine_mail(
         rule=verdict.rule,
     )
     return Outcome("discarded", verdict.rule, match.appeal_id, role="autoreply")
+
+
+def _burst(session: Session, address: str, deps: PipelineDeps, now: datetime) -> bool:
+    limit = deps.config.trust.max_new_appeals_per_hour
+    if not limit:
+        return False
+    recent = session.scalar(
+        select(func.count(Appeal.id)).where(
+            func.lower(Appeal.citizen_email) == address.strip().lower(),
+            Appeal.received_at >= now - timedelta(hours=1),
+        )
+    )
+    return (recent or 0) >= limit
 
 
 def _same_message_seen(session: Session, inbound: InboundMessage, parsed: ParsedMail) -> int | None:

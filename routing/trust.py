@@ -59,6 +59,9 @@ class TrustConfig:
     trusted_authserv_ids: frozenset[str] = frozenset()
     dkim: bool = True
     dns: DnsTxt | None = field(default=None, compare=False)  # None: no DKIM lookups
+    # New appeals from one address in an hour after which the next is held as a loop
+    # (`sender-burst`); 0 switches the guard off.
+    max_new_appeals_per_hour: int = 10
 
 
 @dataclass(frozen=True)

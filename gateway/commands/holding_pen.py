@@ -96,7 +96,8 @@ def approve(app: App, inbound_id: int, actor: str = "admin") -> str | None:
         r = s.get(InboundMessage, inbound_id)
         # An answer waiting for review, or new mail in a department's name that a person
         # has read and wants registered as an appeal after all.
-        if r is None or r.state != "held" or r.reason not in ("answer-review", "from-department"):
+        approvable = ("answer-review", "from-department", "sender-burst")
+        if r is None or r.state != "held" or r.reason not in approvable:
             return f"inbound {inbound_id} is not an answer waiting for review"
         r.info = {**(r.info or {}), "approved": True, "approved_by": actor}
         requeue_inbound(r)

@@ -341,3 +341,34 @@ def test_t11_new_mail_in_a_departments_name_is_never_registered(
         assert s.scalars(select(Appeal)).first() is None
     time.sleep(0.5)
     assert not capture_relay.snapshot(), "nothing is sent: no acknowledgement, no loop"
+
+
+def test_t11_an_answering_machine_writing_fresh_mail_is_stopped_before_the_daily_cap(
+    start: Any, capture_relay: Any
+) -> None:
+    gw = start({"trust": {"max_new_appeals_per_hour": 3}})
+    robot = "auto.vidpovid@meta.ua"
+    for n in range(5):  # fresh mail each time: no In-Reply-To, no number, no auto headers
+        m = EmailMessage()
+        m["From"] = f"Петро Кравець <{robot}>"
+        m["To"] = "appeals@council.example"
+        m["Subject"] = f"Лист {n}"
+        m["Message-ID"] = f"<robot-{n}-{time.monotonic_ns()}@meta.ua>"
+        m.set_content(f"Ваш лист отримано, відповім пізніше ({n}). Петро Кравець, вул. Шопена, 3")
+        submit(gw, m.as_bytes(policy=policy.SMTP), "appeals@council.example", robot)
+
+    def settled() -> list[InboundMessage] | None:
+        with gw.app.sessions() as s:
+            rows = list(s.scalars(select(InboundMessage)))
+        return (
+            rows
+            if len(rows) == 5 and all(r.state in ("processed", "held", "discarded") for r in rows)
+            else None
+        )
+
+    rows = wait_for(settled)
+    assert sorted(r.reason or "" for r in rows if r.state == "held") == ["sender-burst"] * 2, [
+        (r.state, r.reason) for r in rows
+    ]
+    time.sleep(0.5)
+    assert len(letters_to(capture_relay, robot)) == 3  # 3 acknowledgements, far below the cap
