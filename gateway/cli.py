@@ -339,6 +339,25 @@ def cmd_settings_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokens_rotate(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.commands.tokens import rotate
+
+    settings = _settings(args)
+    key_file = Path(args.key_file) if args.key_file else settings.var_dir / "token.key"
+    try:
+        done = rotate(key_file, datetime.now(UTC), timedelta(days=args.grace_days))
+    except FileNotFoundError as exc:
+        print(f"appeals tokens rotate: no key to rotate ({exc})", file=sys.stderr)
+        return 1
+    print(f"new key in {done.key_file}; the previous key in {done.previous_file}")
+    print("keep addresses made with the previous key valid: put this into the settings")
+    print("and restart (scripts/run exports the .previous file as APPEALS_TOKEN_KEY_PREVIOUS):")
+    print(done.settings_entry())
+    return 0
+
+
 # -- the table --------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="appeals", description="appeal-gateway administration")
@@ -505,6 +524,12 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (registry, open_data):
         sp.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
         sp.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD")
+    tks = add("tokens", lambda a: 2, "reply-token keys").add_subparsers(
+        dest="tokens_command", required=True
+    )
+    sp = add("rotate", cmd_tokens_rotate, "a new key in the key file, the old one kept aside", tks)
+    sp.add_argument("--key-file", help="default: <var_dir>/token.key (scripts/run keeps it there)")
+    sp.add_argument("--grace-days", type=int, default=60, help="old addresses stay valid (60)")
     db = add("db", lambda a: 2, "database schema").add_subparsers(dest="db_command", required=True)
     add("upgrade", cmd_db_upgrade, "migrate to the newest schema", db)
     add("current", cmd_db_current, "show the schema revision", db)
