@@ -40,7 +40,11 @@ class CouncilMailServer:
             if rcpt.endswith("@reply.council.example"):
                 user = "gateway-replies"
             if user:
-                self.dovecot.deliver(user, envelope.original_content)
+                # Final delivery writes the envelope sender as Return-Path (RFC 5321 §4.4),
+                # as Postfix's local delivery and Dovecot's LMTP do; the gateway reads it to
+                # see that a department's mail came from the department (T2).
+                path = f"Return-Path: <{envelope.mail_from}>\r\n".encode()
+                self.dovecot.deliver(user, path + envelope.original_content)
             else:
                 self.outside.append(([rcpt], envelope.original_content))
         return "250 OK"
