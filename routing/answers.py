@@ -96,6 +96,9 @@ class AnswerContext:
     relay_mode: str
     event: Callable[..., None]
     limits: AttachmentLimits = field(default_factory=AttachmentLimits)
+    # How the department's sender was verified (routing.trust), for the events that a
+    # module other than `event` records (a redirect is recorded by routing.lifecycle).
+    evidence: tuple[str, ...] = ()
 
 
 def _refused_names(decisions: list[FileDecision]) -> str:
@@ -378,7 +381,13 @@ def _redirect(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]
             ctx.session,
             appeal,
             dept,
-            RerouteRequest(actor=actor, source="redirect", topic=topic, tell_old=False),
+            RerouteRequest(
+                actor=actor,
+                source="redirect",
+                topic=topic,
+                tell_old=False,
+                evidence=ctx.evidence,
+            ),
             now=ctx.now,
             notices=ctx.notices,
             view=ctx.view,

@@ -213,6 +213,8 @@ class RerouteRequest:
     # Tell the old department it is off the hook. A staff `#redirect` says so in its own
     # confirmation (routing.answers), to the staff member and the department's mailbox.
     tell_old: bool = True
+    # For a staff `#redirect`: the checks that verified the sender (docs/security.md T9).
+    evidence: tuple[str, ...] = ()
 
 
 def reroute(
@@ -261,6 +263,7 @@ def reroute(
         from_department=old.code if old else None,
         to_department=dept.code,
         reason=request.reason,
+        evidence=list(request.evidence),
     )
     previous = {"code": old.code, "name": old.name} if old is not None else None
     notices.add(

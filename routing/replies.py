@@ -271,6 +271,7 @@ def handle_reply(
         relay_mode=deps.relay_mode,
         event=_with_evidence(session, now, check),
         limits=deps.config.attachments,
+        evidence=check.evidence if check is not None else (),
     )
     result = handle_department_reply(ctx, actor=check.actor if check else (sender or "admin"))
     return Outcome(result.state, result.reason, appeal.id, role=role)

@@ -372,3 +372,16 @@ def test_t11_an_answering_machine_writing_fresh_mail_is_stopped_before_the_daily
     ]
     time.sleep(0.5)
     assert len(letters_to(capture_relay, robot)) == 3  # 3 acknowledgements, far below the cap
+
+
+def test_t9_a_redirect_on_department_authority_records_the_evidence(
+    start: Any, capture_relay: Any
+) -> None:
+    gw = start()
+    _, fwd, reg_no = registered(gw, capture_relay)
+    raw = answer(fwd["Reply-To"], "#redirect transport не наше питання", refs=fwd["Message-ID"])
+    submit(gw, raw, fwd["Reply-To"], STAFF)
+    appeal_id = appeal_of(gw, reg_no).id
+    moved = wait_for(lambda: [e for e in events(gw, appeal_id) if e.type == "redirected"])
+    assert moved[0].actor == STAFF
+    assert moved[0].data["evidence"] == ["envelope:council.example"]
