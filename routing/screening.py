@@ -202,7 +202,15 @@ def _own_echo(
     ):
         return Verdict("discard", "own-echo", "loop-header")
     mid = parsed.message_id or ""
-    if mid and ctx.message_id_domain and _message_id_domain(mid) == ctx.message_id_domain.lower():
+    # A Message-ID on our domain is only a look: anyone can write one. Where our mail is
+    # marked with a MAC (loop_mark_valid), the mark and our From decide (docs/security.md
+    # T12); the look alone decides only where there is no mark to check.
+    if (
+        mid
+        and ctx.loop_mark_valid is None
+        and ctx.message_id_domain
+        and _message_id_domain(mid) == ctx.message_id_domain.lower()
+    ):
         return Verdict("discard", "own-echo", "our-message-id-domain")
     if mid and ctx.known_outbound_message_id is not None and ctx.known_outbound_message_id(mid):
         return Verdict("discard", "own-echo", "our-outbound-message-id")

@@ -109,3 +109,18 @@ def test_t11_mail_from_our_intake_address_or_reply_domain_is_never_an_appeal() -
         verdict = screen(parse(letter(sender=f"Рада <{sender}>")), None, CTX)
         assert (verdict.action, verdict.rule) == ("discard", "own-echo"), sender
     assert screen(parse(letter()), None, CTX).action == "accept"
+
+
+def test_t12_a_message_id_on_our_domain_is_only_a_look() -> None:
+    forged = letter().replace(b"<c1@mail.gmail.com>", b"<x1@appeals.council.example>")
+    assert screen(parse(forged), None, CTX).action == "accept"
+    # Our own letter coming back still is our echo: its mark (and its From) say so.
+    mark = NEW.loop_mark("<x1@appeals.council.example>")
+    echo = letter(f"X-Appeal-Gateway: 1; sig={mark}\n").replace(
+        b"<c1@mail.gmail.com>", b"<x1@appeals.council.example>"
+    )
+    assert screen(parse(echo), None, CTX).action == "discard"
+    ours = letter(sender="appeals@council.example").replace(
+        b"<c1@mail.gmail.com>", b"<x1@appeals.council.example>"
+    )
+    assert screen(parse(ours), None, CTX).reason == "from-our-address"
