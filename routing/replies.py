@@ -203,7 +203,8 @@ def handle_reply(
     check: SenderCheck | None = None
     if (inbound.info or {}).get("assign_to") and role != "citizen":
         role = "department"  # an admin assigned it: they vouch for the sender
-        check = SenderCheck(True, sender or "admin", ("admin-assigned",))
+        by = str((inbound.info or {}).get("assigned_by") or "admin")
+        check = SenderCheck(True, sender or by, (f"admin-assigned:{by}"[:120],))
     elif role == "department" and sender:
         check = _verify(appeal, inbound, parsed, sender, deps)
     record_event(

@@ -385,3 +385,21 @@ def test_t9_a_redirect_on_department_authority_records_the_evidence(
     moved = wait_for(lambda: [e for e in events(gw, appeal_id) if e.type == "redirected"])
     assert moved[0].actor == STAFF
     assert moved[0].data["evidence"] == ["envelope:council.example"]
+
+
+def test_t8_an_admin_who_assigns_a_held_answer_vouches_for_it(
+    start: Any, capture_relay: Any
+) -> None:
+    from gateway.commands.holding_pen import assign
+
+    gw = start()
+    _, fwd, reg_no = registered(gw, capture_relay)
+    # A member of staff answering from home through another provider: held, not lost.
+    raw = answer(fwd["Reply-To"], "Опалення відновлено.", refs=fwd["Message-ID"])
+    submit(gw, raw, fwd["Reply-To"], "ivan.maistrenko@i.ua")
+    row = wait_for(lambda: held(gw, "unverified-sender:envelope-mismatch"))
+    assert assign(gw.app, row.id, reg_no, actor="admin-olha") is None
+    wait_for(lambda: appeal_of(gw, reg_no).state == "closed")
+    received = [e for e in events(gw, appeal_of(gw, reg_no).id) if e.type == "answer-received"]
+    assert received[0].data["evidence"] == ["admin-assigned:admin-olha"]
+    wait_for(lambda: len(letters_to(capture_relay, CITIZEN)) == 2)  # ack, then the answer
