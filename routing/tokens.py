@@ -91,12 +91,17 @@ class ReplyAddressCodec:
     def is_loop_mark(self, header_value: str, message_id: str | None) -> bool:
         """Whether a loop header's `sig=` was made by us for this Message-ID (any key still
         known: our echo can come back after a rotation)."""
-        m = re.search(r"\bsig=([0-9a-f]{20})\b", header_value or "")
-        if not m or not message_id:
+        # "<instance>; kind=<kind>; sig=<mac>": split on ";" (no pattern over the text).
+        sigs = [
+            part.strip()[4:]
+            for part in (header_value or "").split(";")
+            if part.strip().startswith("sig=")
+        ]
+        if len(sigs) != 1 or len(sigs[0]) != 20 or not message_id:
             return False
         for key in (self.key, *(p.key for p in self.previous)):
             digest = hmac.new(key, f"loop:{message_id.strip()}".encode(), hashlib.sha256)
-            if hmac.compare_digest(m.group(1), digest.hexdigest()[:20]):
+            if hmac.compare_digest(sigs[0].encode(), digest.hexdigest()[:20].encode()):
                 return True
         return False
 
