@@ -113,6 +113,7 @@ _PARTS: list[tuple[str, re.Pattern[str]]] = [
 ]
 _BARE_NUMBER = re.compile(rf"(?P<v>{_NUM})")
 _BARE_PLACE = re.compile(rf"(?P<v>{_NAME})")
+_UNMARKED_STREET = re.compile(rf"(?P<v>{_NAME})(?=[ \t]*,?[ \t]*\d{{1,4}}(?!\d))")
 _SEP = re.compile(r"[\s,;]*")
 # The parts that may open an address; a building or apartment alone is not one.
 _STARTERS = ("postcode", "country", "oblast", "raion", "hromada", "settlement", "street")
@@ -157,6 +158,12 @@ def _part_at(text: str, pos: int, parts: dict[str, str]) -> tuple[str, re.Match[
         m = _BARE_NUMBER.match(text, pos)
         if m:
             return "building", m
+    # After the settlement, a name with a number is the street without its kind:
+    # "Луцьк, Ковельська 20, кв. 4".
+    if "settlement" in parts and "street" not in parts and parts.get("_last") == "settlement":
+        m = _UNMARKED_STREET.match(text, pos)
+        if m:
+            return "street", m
     # A bare city name: "..., кв. 45, Луцьк" or "Луцьк 43025".
     if "settlement" not in parts:
         m = _BARE_PLACE.match(text, pos)

@@ -1,47 +1,104 @@
-"""Who wrote the appeal: name, e-mail, postal address and phone of the citizen.
+"""Who wrote the appeal: name, e-mail, postal address and phones of the citizen, each with
+where it was found and how sure that is.
 
-The e-mail is the one an answer must go to: Reply-To when present, else From. The name is
-taken from the signature when the citizen signs (Art. 5 asks for surname, name and
-patronymic, and people often sign with all three while their mail account shows a
-nickname), else from the From display name. The residence address and a phone number are
-found in labelled lines ("Адреса: ...", "проживаю за адресою ...") or in a line shaped like
-a Ukrainian address ("м. Луцьк, вул. Шевченка, 12, кв. 5").
+Art. 5 of the Law "On citizens' appeals" asks for the surname, name and place of
+residence; the department needs a phone to call back. People give these in a signature
+block (after "З повагою,", or as the last lines of the letter), in labelled lines
+("Адреса: ...", "ПІБ: ...", "тел. ..."), or in a sentence ("я проживаю за адресою ...").
+A street named in the complaint itself ("яма на вул. Франка") is the place of the problem,
+not the citizen's address: it is kept apart as `location` and never taken for the postal
+address. Addresses are read by `routing.addresses`, phones by `routing.phones`.
+
+How sure each field is (`Evidence.sure`):
+- certain: a labelled line, or the signature block after a closing phrase;
+- likely: the last lines of the letter without a closing phrase, a residence sentence,
+  a phone the citizen calls their own;
+- unsure: the From display name, "у нашому будинку по вул. ...", a phone in the text
+  with nothing saying whose it is.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
+from routing import addresses, phones
 from routing.mail import ParsedMail
 
-_UP = "А-ЯІЇЄҐЁ"
-_LO = "а-яіїєґё'’ʼ-"
-_NAME_WORD = rf"[{_UP}][{_LO}]+"
+Sure = Literal["certain", "likely", "unsure"]
+_RANK = {"certain": 0, "likely": 1, "unsure": 2}
+
+_UP = "А-ЯІЇЄҐЁA-Z"
+_LO = "а-яіїєґёa-z'’ʼ"
+_NAME_WORD = rf"[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?"
 _INITIALS = rf"[{_UP}]\.\s?[{_UP}]\."
-# "Іваненко Петро Степанович", "Петро Іваненко", "Іваненко П.С.", "Іваненко П. С."
+# "Іваненко Петро Степанович", "Петро Іваненко", "Іваненко П.С.", "П. С. Іваненко"
 _FULL_NAME = re.compile(
-    rf"^(?:{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}}|{_NAME_WORD}\s+{_INITIALS}|{_INITIALS}\s*{_NAME_WORD})$"
+    rf"^(?:{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}}|{_NAME_WORD}\s+{_INITIALS}|"
+    rf"{_INITIALS}\s*{_NAME_WORD})$"
 )
 _CLOSING = re.compile(
-    r"^(?:з\s+повагою|з\s+пошаною|с\s+уважением|щиро\s+ваш\w*|дякую|спасибо)\s*[,.!]?\s*(.*)$",
+    r"^\s*(?:з\s+повагою|з\s+пошаною|із\s+повагою|с\s+уважением|с\s+повагою|щиро\s+ваш\w*|"
+    r"заздалегідь\s+дякую|заранее\s+спасибо|дякую|спасибо|kind\s+regards|best\s+regards|"
+    r"regards|sincerely|--)(?![\w-])\s*[,.!]?\s*(.*)$",
     re.I,
 )
 _LABELLED_NAME = re.compile(
-    r"^(?:піб|п\.і\.б\.|фио|ф\.и\.о\.|заявник|заявитель)\s*[:\-]\s*(.+)$", re.I
+    r"^\s*(?:піб|п\.і\.б\.|прізвище,?\s+ім'я(?:,?\s+по\s+батькові)?|фио|ф\.и\.о\.|заявник|"
+    r"заявниця|заявитель|name)\s*[:\-–]\s*(.+)$",
+    re.I,
 )
+# "Я, Коваленко Марія Іванівна, мешканка ..." opens many formal appeals.
+_I_NAME = re.compile(rf"(?m)^\s*(?:Я|I),\s+({_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}})\s*,")
 _LABELLED_ADDR = re.compile(
-    r"(?:адреса|адрес|місце\s+проживання|проживаю\s+за\s+адресою|проживаю\s+по\s+адресу|"
-    r"мешкаю\s+за\s+адресою)\s*[:\-]?\s*(.{6,160})",
+    r"^\s*(?:(?:моя\s+)?(?:домашня\s+|поштова\s+)?адреса(?:\s+проживання|\s+для\s+листування|"
+    r"\s+реєстрації)?|адрес(?:\s+проживания)?|місце\s+проживання|(?:home\s+|postal\s+)?address|"
+    r"проживаю|мешкаю)\s*[:\-–]\s*",
     re.I,
 )
-_ADDR_SHAPE = re.compile(
-    r"((?:м\.|місто|г\.|смт\.?|с\.)\s*[^\n,]{2,40},\s*)?"
-    r"(?:вул\.|вулиця|ул\.|улица|просп\.|проспект|пров\.|провулок|бульв\.|бульвар|пл\.|площа)"
-    r"\s*[^\n]{2,100}",
+_RESIDENCE = re.compile(
+    r"(?:проживаю|мешкаю|живу|проживающ\w*|проживає|мешкає|зареєстрован\w*|прописан\w*)"
+    r"(?:\s+(?:за\s+адресою|по\s+адресу|на|в|у|по|за))?\s*[:\-]?\s*$",
     re.I,
 )
-_PHONE = re.compile(r"(?<!\d)(?:\+?38\s?)?\(?0\d{2}\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)")
+_OUR_HOUSE = re.compile(
+    r"(?:(?:у|в)\s+(?:нашому|моєму|нашем|моем)\s+(?:будинку|доме)|(?:наш|мій|наш\s+житловий)"
+    r"\s+будинок|нашого\s+будинку|мешканці\s+будинку|жители\s+дома|нашего\s+дома)\b[^.\n]{0,25}$",
+    re.I,
+)
+_PHONE_LABEL = re.compile(
+    r"(?:тел|телефон|моб|мобільний|мобильный|контактний|контактный|т\.|phone|tel|mob|viber|"
+    r"вайбер|telegram)\w*\.?\s*[:\-–]?\s*$",
+    re.I,
+)
+_PHONE_MINE = re.compile(
+    r"(?:мій|мого|мене|мені|зі\s+мною|зо\s+мною|мой|мне|меня|со\s+мной|my|me|"
+    r"за\s+номером|по\s+номеру|контакт\w*)",
+    re.I,
+)
+# Numbers in the complaint that belong to someone else: a utility, a dispatcher, a hotline.
+_PHONE_OTHERS = re.compile(
+    r"(?:жек|жео|осбб|компані|диспетчер|служб|гаряч|лінія|лінії|цнап|ради|управлін|"
+    r"водоканал|обленерго|газ|поліці|підрядник|перевізник|директор|голов)",
+    re.I,
+)
+_LINE_LABELS = re.compile(
+    r"(?i)(?<!\w)(?:моя|домашня|поштова|адреса|адрес|address|проживання|проживаю|мешкаю|тел|"
+    r"телефон|моб|mob|phone|tel|e-?mail|пошта|україна|ukraine)(?!\w)"
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_ATTACHED = "----- Вкладений лист"
+_MAX_SIGNATURE_LINES = 8
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where a field was found and how sure that is."""
+
+    how: str  # labelled | signature | text | header | first-appeal | supplement
+    sure: Sure
 
 
 @dataclass(frozen=True)
@@ -49,59 +106,286 @@ class CitizenInfo:
     name: str | None
     email: str | None
     address: str | None
-    phone: str | None
-    name_source: str  # signature | labelled | header | none
+    phone: str | None  # every phone found, shown and joined by ", "
+    name_source: str  # signature | labelled | text | header | first-appeal | none
+    phones: tuple[str, ...] = ()
+    location: str | None = None  # a place the text is about, not the postal address
+    evidence: Mapping[str, Evidence] = field(default_factory=dict)
+
+    def as_flags(self) -> dict[str, Any]:
+        """What the appeal keeps about the extraction (for the forward's contact block)."""
+        out: dict[str, Any] = {
+            f: {"how": e.how, "sure": e.sure} for f, e in self.evidence.items()
+        }
+        if self.location:
+            out["location"] = self.location
+        return out
+
+
+@dataclass(frozen=True)
+class _Line:
+    start: int
+    text: str
+
+
+def _lines(text: str) -> list[_Line]:
+    out, pos = [], 0
+    for raw in text.split("\n"):
+        out.append(_Line(pos, raw))
+        pos += len(raw) + 1
+    return out
 
 
 def _as_name(s: str) -> str | None:
     s = s.strip().rstrip(",")
     for cand in (s, s.rstrip(".")):
-        if cand and _FULL_NAME.match(cand):
+        if cand and _FULL_NAME.match(cand) and not _looks_like_place(cand):
             return cand
     return None
 
 
-def _signature_name(lines: list[str]) -> str | None:
-    for i, line in enumerate(lines):
-        s = line.strip()
-        m = _LABELLED_NAME.match(s)
+def _looks_like_place(s: str) -> bool:
+    found = addresses.parse_address(s)
+    return found is not None and found.end - found.start >= len(s) - 2
+
+
+def _contact_line(s: str) -> bool:
+    """A line a signature block is made of: a name, an address, a phone, an e-mail, a
+    label, or a client's tag line."""
+    t = s.strip()
+    if not t:
+        return False
+    if _as_name(t) or _EMAIL.fullmatch(t) or _LABELLED_ADDR.match(t) or _LABELLED_NAME.match(t):
+        return True
+    masked = _mask_phones(t)
+    if masked.strip(" ,;.:-–¤") == "" or _PHONE_LABEL.match(re.sub(r"¤+.*$", "", masked) or "x"):
+        return bool(phones.find_phones(t)) or _EMAIL.search(t) is not None
+    found = addresses.parse_address(masked)
+    if found is not None:
+        # Nothing else on the line but labels ("Адреса:", "тел.") and the phone.
+        rest = masked[: found.start] + " " + masked[found.end :]
+        rest = _LINE_LABELS.sub(" ", _EMAIL.sub(" ", rest))
+        return len(re.sub(r"[\W¤_]+", "", rest)) <= 3
+    return bool(re.match(r"(?i)(?:sent from|надіслано з|отправлено с|e-?mail\s*:)", t))
+
+
+def _mask_phones(s: str) -> str:
+    """`s` with every phone number replaced by "¤" of the same length (offsets kept), so
+    that no digit of a phone is read as a house number or a postcode."""
+    for p in phones.find_phones(s):
+        s = s[: p.start] + "¤" * (p.end - p.start) + s[p.end :]
+    return s
+
+
+def _signature_start(lines: list[_Line]) -> tuple[int, bool]:
+    """Index of the first signature line and whether a closing phrase opened it."""
+    for i in range(len(lines) - 1, -1, -1):
+        m = _CLOSING.match(lines[i].text)
+        if m and len(lines[i].text.strip()) <= 80 and len(lines) - i <= _MAX_SIGNATURE_LINES + 1:
+            return i, True
+    i = len(lines)
+    while i > 0 and (not lines[i - 1].text.strip() or _contact_line(lines[i - 1].text)):
+        i -= 1
+        if len(lines) - i > _MAX_SIGNATURE_LINES + 2:
+            break
+    return i, False
+
+
+def _name(lines: list[_Line], sig: int, closed: bool, text: str) -> tuple[str, Evidence] | None:
+    for ln in lines:
+        m = _LABELLED_NAME.match(ln.text)
         if m and _as_name(m.group(1)):
-            return _as_name(m.group(1))
-        m = _CLOSING.match(s)
-        if m:
-            if _as_name(m.group(1)):
-                return _as_name(m.group(1))
-            for nxt in lines[i + 1 : i + 3]:
-                if _as_name(nxt):
-                    return _as_name(nxt)
-    # A short last line of two or three capitalised words is very often the name.
-    for line in reversed(lines[-4:]):
-        if _as_name(line):
-            return _as_name(line)
+            return _as_name(m.group(1)) or "", Evidence("labelled", "certain")
+    block = lines[sig:]
+    if closed and block:
+        m = _CLOSING.match(block[0].text)
+        rest = m.group(1) if m else ""
+        if _as_name(rest):
+            return _as_name(rest) or "", Evidence("signature", "certain")
+        for ln in block[1:4]:
+            if _as_name(ln.text):
+                return _as_name(ln.text) or "", Evidence("signature", "certain")
+    for ln in block:
+        if _as_name(ln.text):
+            return _as_name(ln.text) or "", Evidence("signature", "likely")
+    m = _I_NAME.search(text)
+    if m:
+        return m.group(1), Evidence("text", "likely")
     return None
 
 
+@dataclass(frozen=True)
+class _Place:
+    address: addresses.Address
+    evidence: Evidence
+
+
+def _labelled_address(text: str, lines: list[_Line]) -> _Place | None:
+    for ln in lines:
+        m = _LABELLED_ADDR.match(ln.text)
+        if not m:
+            continue
+        start = ln.start + m.end()
+        # The address may go on over the next lines ("Адреса:\nвул. ...\nм. Луцьк").
+        chunk = _mask_phones(text[start : start + 300])
+        found = addresses.find_addresses(chunk)
+        first_line = chunk.split("\n", 1)[0]
+        lead = len(chunk) - len(chunk.lstrip())
+        if found:
+            # "Адреса: Нові Млини, вул. Миру, 3": an unmarked place name before the street.
+            a = addresses.with_leading_place(first_line, found[0])
+            if a.start <= lead + 2:
+                return _Place(_shift(a, start), Evidence("labelled", "certain"))
+        # Not a shape the parser knows: the line up to a phone, an e-mail or a sentence.
+        value = re.split(r"¤|(?i:\bтел|\bмоб|e-?mail)|[\w.+-]+@|\.\s+[А-ЯІЇЄҐ]", first_line)[0]
+        value = value.strip(" ,;.:-–")
+        if len(value) >= 4 and re.search(r"\d", value):
+            a = addresses.Address(0, len(value), value, {})
+            return _Place(_shift(a, start), Evidence("labelled", "likely"))
+    return None
+
+
+def _shift(a: addresses.Address, by: int) -> addresses.Address:
+    return addresses.Address(a.start + by, a.end + by, a.text, a.parts)
+
+
+def _signature_address(text: str, lines: list[_Line], sig: int, closed: bool) -> _Place | None:
+    if sig >= len(lines):
+        return None
+    start = lines[sig].start
+    block = _mask_phones(text[start:])
+    found = [a for a in addresses.find_addresses(block) if a.size >= 2 or a.postal]
+    if not found:
+        return None
+    # Consecutive lines of one address are one run already; of several, the fullest.
+    best = max(found, key=lambda a: (a.postal, a.size))
+    line_start = block.rfind("\n", 0, best.start) + 1
+    line_end = block.find("\n", best.start)
+    line = block[line_start : line_end if line_end >= 0 else len(block)]
+    widened = addresses.with_leading_place(line, _shift(best, -line_start))
+    best = _shift(widened, line_start)
+    sure: Sure = "certain" if best.postal and closed else "likely"
+    return _Place(_shift(best, start), Evidence("signature", sure))
+
+
+def _text_places(text: str, body_end: int) -> list[tuple[addresses.Address, Sure | None]]:
+    """Addresses mentioned in the body, each with how sure it is that the citizen lives
+    there (None: the place of the problem)."""
+    out: list[tuple[addresses.Address, Sure | None]] = []
+    masked = _mask_phones(text[:body_end])
+    for a in addresses.find_addresses(masked):
+        if "street" not in a.parts and not a.postal:
+            continue
+        before = masked[max(0, a.start - 60) : a.start]
+        if _RESIDENCE.search(before):
+            out.append((a, "likely"))
+        elif _OUR_HOUSE.search(before):
+            out.append((a, "unsure"))
+        else:
+            out.append((a, None))
+    return out
+
+
+def _phones(text: str, lines: list[_Line], sig: int) -> tuple[list[str], Evidence | None]:
+    sig_start = lines[sig].start if sig < len(lines) else len(text)
+    by_sure: dict[str, list[tuple[str, str]]] = {"certain": [], "likely": [], "unsure": []}
+    for p in phones.find_phones(text):
+        line_start = text.rfind("\n", 0, p.start) + 1
+        before = text[line_start : p.start]
+        near = text[max(0, p.start - 50) : p.start]
+        if p.start >= sig_start:
+            by_sure["certain"].append((p.display, "signature"))
+        elif _PHONE_LABEL.match(before.strip() or "x") and before.strip():
+            by_sure["certain"].append((p.display, "labelled"))
+        elif _PHONE_MINE.search(near):
+            by_sure["likely"].append((p.display, "text"))
+        elif not _PHONE_OTHERS.search(near):
+            by_sure["unsure"].append((p.display, "text"))
+    for sure in ("certain", "likely", "unsure"):
+        found = by_sure[sure]
+        if found:
+            shown = list(dict.fromkeys(d for d, _ in found))
+            return shown, Evidence(found[0][1], sure)  # type: ignore[arg-type]
+    return [], None
+
+
+def _join_phones(shown: list[str], limit: int = 60) -> str | None:
+    """The phones as one value that fits the appeal's column (60 characters)."""
+    out = ""
+    for p in shown:
+        cand = f"{out}, {p}" if out else p
+        if len(cand) > limit:
+            break
+        out = cand
+    return out or None
+
+
+def _same_house(location: str, address: addresses.Address) -> bool:
+    loc = addresses.parse_address(location)
+    if loc is None:
+        return False
+    keys = ("street", "building")
+    return all(
+        addresses.normalise(loc.parts.get(k, "")) == addresses.normalise(address.parts.get(k, ""))
+        for k in keys
+    ) or addresses.normalise(location) == addresses.normalise(address.text)
+
+
 def extract_citizen(parsed: ParsedMail, text: str) -> CitizenInfo:
+    """`text` is the citizen's text with its signature (quoted history taken out); what
+    follows an attached message's marker is someone else's letter and is not read."""
     sender = parsed.reply_to or parsed.from_addr
     email = sender.email.lower() if sender else None
-    lines = [ln for ln in text.replace("\r\n", "\n").split("\n") if ln.strip()]
-    name = _signature_name(lines)
-    source = "signature" if name else "none"
-    if name is None and parsed.from_addr and parsed.from_addr.name.strip():
+    own = text.replace("\r\n", "\n").split(_ATTACHED, 1)[0]
+    lines = _lines(own)
+    sig, closed = _signature_start(lines)
+    evidence: dict[str, Evidence] = {}
+
+    name: str | None = None
+    source = "none"
+    named = _name(lines, sig, closed, own)
+    if named is not None:
+        name, ev = named
+        evidence["name"] = ev
+        source = ev.how
+    elif parsed.from_addr and parsed.from_addr.name.strip():
         name, source = parsed.from_addr.name.strip().strip('"'), "header"
-    address = None
-    m = _LABELLED_ADDR.search(text)
-    if m:
-        address = m.group(1).strip().rstrip(".")
-    else:
-        m2 = _ADDR_SHAPE.search(text)
-        if m2:
-            address = m2.group(0).strip().rstrip(".")
-    phone_m = _PHONE.search(text)
+        evidence["name"] = Evidence("header", "unsure")
+
+    body_end = lines[sig].start if sig < len(lines) else len(own)
+    mentions = _text_places(own, body_end)
+    place = _labelled_address(own, lines) or _signature_address(own, lines, sig, closed)
+    if place is None:
+        lived = [(a, s) for a, s in mentions if s is not None]
+        if lived:
+            a, s = min(lived, key=lambda x: _RANK[x[1] or "unsure"])
+            place = _Place(a, Evidence("text", s or "unsure"))
+    address = place.address.text.rstrip(".") if place else None
+    if place is not None:
+        evidence["address"] = place.evidence
+    location = next(
+        (
+            a.text
+            for a, _ in mentions
+            if place is None or not (a.start < place.address.end and place.address.start < a.end)
+        ),
+        None,
+    )
+    if location and place is not None and _same_house(location, place.address):
+        # "У нашому будинку по вул. Шевченка, 12" and the signature's "вул. Шевченка, 12,
+        # кв. 45": the problem is at the citizen's own house, which the address says.
+        location = None
+
+    shown, phone_ev = _phones(own, lines, sig)
+    if phone_ev is not None:
+        evidence["phone"] = phone_ev
     return CitizenInfo(
         name=name,
         email=email,
         address=address,
-        phone=phone_m.group(0).strip() if phone_m else None,
+        phone=_join_phones(shown),
         name_source=source,
+        phones=tuple(shown),
+        location=location,
+        evidence=evidence,
     )
