@@ -73,6 +73,9 @@ _PHONE_LABEL = re.compile(
     r"вайбер|telegram)\w*\.?\s*[:\-–]?\s*$",
     re.I,
 )
+_PHONE_LABEL_ON_LINE = re.compile(
+    r"(?i)(?<!\w)(?:тел|телефон|моб|phone|tel|mob|viber|вайбер|telegram|т\.)", re.I
+)
 _PHONE_MINE = re.compile(
     r"(?:мій|мого|мене|мені|зі\s+мною|зо\s+мною|мой|мне|меня|со\s+мной|my|me|"
     r"за\s+номером|по\s+номеру|контакт\w*)",
@@ -114,9 +117,7 @@ class CitizenInfo:
 
     def as_flags(self) -> dict[str, Any]:
         """What the appeal keeps about the extraction (for the forward's contact block)."""
-        out: dict[str, Any] = {
-            f: {"how": e.how, "sure": e.sure} for f, e in self.evidence.items()
-        }
+        out: dict[str, Any] = {f: {"how": e.how, "sure": e.sure} for f, e in self.evidence.items()}
         if self.location:
             out["location"] = self.location
         return out
@@ -286,26 +287,34 @@ def _text_places(text: str, body_end: int) -> list[tuple[addresses.Address, Sure
     return out
 
 
-def _phones(text: str, lines: list[_Line], sig: int) -> tuple[list[str], Evidence | None]:
+def _phones(
+    text: str, lines: list[_Line], sig: int, closed: bool
+) -> tuple[list[str], Evidence | None]:
     sig_start = lines[sig].start if sig < len(lines) else len(text)
-    by_sure: dict[str, list[tuple[str, str]]] = {"certain": [], "likely": [], "unsure": []}
+    own: list[tuple[str, Evidence]] = []  # the signature's and labelled lines' phones
+    mine: list[str] = []
+    unsure: list[str] = []
     for p in phones.find_phones(text):
         line_start = text.rfind("\n", 0, p.start) + 1
         before = text[line_start : p.start]
         near = text[max(0, p.start - 50) : p.start]
+        labelled = _PHONE_LABEL_ON_LINE.search(before) is not None
         if p.start >= sig_start:
-            by_sure["certain"].append((p.display, "signature"))
-        elif _PHONE_LABEL.match(before.strip() or "x") and before.strip():
-            by_sure["certain"].append((p.display, "labelled"))
+            sure: Sure = "certain" if closed or labelled else "likely"
+            own.append((p.display, Evidence("signature", sure)))
+        elif labelled and not _PHONE_OTHERS.search(near):
+            own.append((p.display, Evidence("labelled", "certain")))
         elif _PHONE_MINE.search(near):
-            by_sure["likely"].append((p.display, "text"))
+            mine.append(p.display)
         elif not _PHONE_OTHERS.search(near):
-            by_sure["unsure"].append((p.display, "text"))
-    for sure in ("certain", "likely", "unsure"):
-        found = by_sure[sure]
-        if found:
-            shown = list(dict.fromkeys(d for d, _ in found))
-            return shown, Evidence(found[0][1], sure)  # type: ignore[arg-type]
+            unsure.append(p.display)
+    if own:
+        best = min((ev for _, ev in own), key=lambda ev: _RANK[ev.sure])
+        return list(dict.fromkeys(d for d, _ in own)), best
+    if mine:
+        return list(dict.fromkeys(mine)), Evidence("text", "likely")
+    if unsure:
+        return list(dict.fromkeys(unsure)), Evidence("text", "unsure")
     return [], None
 
 
@@ -376,7 +385,7 @@ def extract_citizen(parsed: ParsedMail, text: str) -> CitizenInfo:
         # кв. 45": the problem is at the citizen's own house, which the address says.
         location = None
 
-    shown, phone_ev = _phones(own, lines, sig)
+    shown, phone_ev = _phones(own, lines, sig, closed)
     if phone_ev is not None:
         evidence["phone"] = phone_ev
     return CitizenInfo(

@@ -53,7 +53,7 @@ from routing import requirements
 from routing.answers import AnswerContext, handle_citizen_followup
 from routing.attachments import FileDecision, listing, refs, review
 from routing.characteristics import subject_of
-from routing.citizen import CitizenInfo, extract_citizen
+from routing.citizen import CitizenInfo, Evidence, extract_citizen
 from routing.config import PipelineDeps
 from routing.deadlines import compute_due
 from routing.departments import RoutingDecision
@@ -456,12 +456,26 @@ def _merge_citizen(new: CitizenInfo, first: Appeal) -> CitizenInfo:
     """The same citizen as the first appeal (the reply came from its address): what the
     short reply does not repeat is taken from the first appeal, what it states anew wins."""
     name = new.name if requirements.full_name_given(new.name) else first.citizen_name or new.name
-    return CitizenInfo(
+    earlier = (first.flags or {}).get("contacts") or {}
+    evidence = dict(new.evidence)
+    for key, mine, theirs in (
+        ("name", name == new.name, first.citizen_name),
+        ("address", bool(new.address), first.citizen_address),
+        ("phone", bool(new.phone), first.citizen_phone),
+    ):
+        if not mine and theirs:
+            # As sure as it was in the first appeal, and said to come from there.
+            sure = (earlier.get(key) or {}).get("sure", "likely")
+            evidence[key] = Evidence("first-appeal", sure)
+    return dataclasses.replace(
+        new,
         name=name,
         email=new.email or first.citizen_email,
         address=new.address or first.citizen_address,
         phone=new.phone or first.citizen_phone,
         name_source=new.name_source if name == new.name else "first-appeal",
+        location=new.location or earlier.get("location"),
+        evidence=evidence,
     )
 
 
@@ -497,6 +511,12 @@ def _supplement(reply: _Reply, appeal: Appeal) -> Outcome:
     combined = f"{appeal.text}\n\n{text}".strip() if text.strip() else appeal.text
     check = requirements.check(name, address, appeal.citizen_email, combined)
     appeal.citizen_name, appeal.citizen_address, appeal.citizen_phone = name, address, phone
+    if supplied:
+        contacts = dict((appeal.flags or {}).get("contacts") or {})
+        for key in supplied:
+            sure = found.evidence[key].sure if key in found.evidence else "likely"
+            contacts[key] = {"how": "supplement", "sure": sure}
+        appeal.flags = {**(appeal.flags or {}), "contacts": contacts}
     if text.strip():
         appeal.text = _with_supplement(appeal.text, text, reply.now, reply.deps)
     policies = reply.deps.config.policies

@@ -36,7 +36,7 @@ def _groups(digits: str) -> str:
 
 
 def display(number: phonenumbers.PhoneNumber) -> str:
-    """"+380 67 765 43 21" for Ukrainian numbers; the library's international form else."""
+    """ "+380 67 765 43 21" for Ukrainian numbers; the library's international form else."""
     if number.country_code != 380:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     nsn = phonenumbers.national_significant_number(number)

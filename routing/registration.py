@@ -204,7 +204,8 @@ def persist(
         district=where.district,
         priority=priority_for(facts.privileged),
         inbound_id=inbound.id,
-        flags={"missing": list(missing)} if missing else {},
+        # How each contact field was found, for the forward's contact block.
+        flags={**({"missing": list(missing)} if missing else {}), "contacts": citizen.as_flags()},
         receipt_form=traits.form,
         appeal_sign=traits.sign,
         appeal_type=traits.type,

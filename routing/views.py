@@ -16,6 +16,14 @@ def _d(d: date) -> str:
     return d.strftime("%d.%m.%Y")
 
 
+def _contacts(found: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"location": found.get("location") or ""}
+    for key in ("name", "address", "phone"):
+        ev = found.get(key)
+        out[key] = {"how": ev.get("how", ""), "sure": ev.get("sure", "")} if ev else None
+    return out
+
+
 def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) -> dict[str, Any]:
     tz = ZoneInfo(cfg.timezone)
     flags = appeal.flags or {}
@@ -50,6 +58,9 @@ def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) ->
             # Why it came as list or bulk mail ("precedence:bulk"); no automatic letter
             # went to the citizen then, so the department's answer is the first they get.
             "bulk_mail": flags.get("bulk_mail"),
+            # Where each contact field was found and how sure (routing.citizen.Evidence);
+            # empty for appeals registered before this was kept.
+            "contacts": _contacts(flags.get("contacts") or {}),
         },
         "department": (
             {"code": dept.code, "name": dept.name, "email": dept.email, "triage": dept.is_triage}
