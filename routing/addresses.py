@@ -24,7 +24,8 @@ _UP = "А-ЯІЇЄҐЁA-Z"
 _LO = "а-яіїєґёa-z'’ʼ`"
 _CAP = rf"[{_UP}][{_LO}{_UP}]*(?:-[{_UP}{_LO}][{_LO}{_UP}]*)*"
 _ANY = rf"[{_UP}{_LO}][{_LO}{_UP}]*(?:-[{_UP}{_LO}][{_LO}{_UP}]*)*"
-_INITIAL = rf"[{_UP}]\.[ \t]?"
+# "Т. Шевченка", "Б.Хмельницького", "Кн. Ольги", "Св. Миколая": an abbreviated word.
+_INITIAL = rf"[{_UP}][{_LO}]{{0,2}}\.[ \t]?"
 # "8 Березня", "30-річчя Перемоги", "1-го Травня": a number that starts a street's name.
 _ORD = rf"\d{{1,3}}(?:-?[{_LO}]+)?[ \t]+"
 # A word of a name ends a word, and is not the adjective of a raion or oblast that follows
@@ -38,19 +39,33 @@ _STREET_NAME = (
 )
 _B = rf"(?<![{_UP}{_LO}\d])"  # a kind starts a word
 _E = rf"(?![{_UP}{_LO}])"  # a kind without a dot ends a word
-_NUM = r"\d{1,4}(?:\s?[/-]\s?\d{1,4})?(?:\s?-?[А-ЯІЇЄа-яіїєA-Za-z](?![\w]))?(?!\d)"
+# "12", "12а", "12-А", "12 А", "120/3"; a lower-case letter after a space is a word ("12 у").
+_NUM = (
+    r"\d{1,4}(?:[ \t]?[/-][ \t]?\d{1,4})?"
+    r"(?:-?[А-ЯІЇЄа-яіїєA-Za-z](?![\w])|[ \t][А-ЯІЇЄA-Z](?![\w]))?(?!\d)"
+)
 
 _SETTLEMENT_KIND = (
     r"(?:м\.|місто|г\.|город|смт\.?|пгт\.?|с\.|село|сел\.|селище|с-ще\.?|пос\.|посёлок|"
-    rf"хут\.|хутір|м(?=[ \t]+[{_UP}])|с(?=[ \t]+[{_UP}]))"
+    rf"хут\.|хутір|(?:м|г|с)(?=[ \t]+[{_UP}]))"
 )
 # Case-insensitive (people write "Вул.", "ВУЛ."), while the names after them are not.
-_STREET_KIND = (
-    r"(?i:вул\.|вулиця|вулиці|вул(?=\s)|ул\.|улица|ул(?=\s)|просп\.|проспект|пр-т\.?|"
-    r"пр-кт\.?|пр\.|пров\.|провулок|пер\.|переулок|бульв\.|бульвар|б-р\.?|пл\.|площа|"
-    r"площадь|узвіз|спуск|шосе|шоссе|наб\.|набережна|набережная|майдан|алея|проїзд|проезд|"
-    r"тупик|мкр\.|мкрн\.|мікрорайон|микрорайон|ж/м|житловий\s+масив)"
+# Abbreviations, with or without their dot; after them a name may be in lower case
+# ("вул. франка"), which people type in a hurry.
+_STREET_ABBR = (
+    r"(?i:(?:вул|ул|просп|пров|пер|бульв|наб)(?:\.|(?=[ \t]))|пр-т\.?|пр-кт\.?|пр\.|б-р\.?|пл\.)"
 )
+# Whole words: they must end there ("майдан" is not "майданчику").
+_STREET_WORD = (
+    r"(?i:вулиця|вулиці|улица|проспект|провулок|переулок|бульвар|площа|площадь|узвіз|"
+    rf"спуск|шосе|шоссе|набережна|набережная|майдан|алея|проїзд|проезд|тупик){_E}"
+)
+# "Андріївський узвіз", "Ківерцівське шосе": the kind after an adjective name.
+_STREET_AFTER = (
+    r"(?:узвіз|шосе|шоссе|провулок|бульвар|проспект|площа|набережна|вулиця|тупик|проїзд|"
+    rf"спуск|алея){_E}"
+)
+_QUARTER_KIND = r"(?i:мкр\.|мкрн\.|мікрорайон|микрорайон|ж/м|житловий[ \t]+масив|ж\.м\.)"
 
 # Oblast centres and other large cities, in Ukrainian and Russian, as they stand in the
 # nominative (what a signature line has when the "м." is left out).
@@ -156,7 +171,11 @@ _PARTS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("settlement", re.compile(rf"{_B}(?P<k>{_SETTLEMENT_KIND})[ \t]*(?P<v>{_NAME})")),
-    ("street", re.compile(rf"{_B}(?P<k>{_STREET_KIND})[ \t]*(?P<v>{_STREET_NAME})")),
+    ("quarter", re.compile(rf"{_B}{_QUARTER_KIND}[ \t]*(?P<v>{_NAME})")),
+    ("street", re.compile(rf"{_B}{_STREET_ABBR}[ \t]*(?P<v>{_STREET_NAME})")),
+    ("street", re.compile(rf"{_B}{_STREET_WORD}[ \t]*(?P<v>{_NAME})")),
+    ("street", re.compile(rf"(?P<v>{_NAME}[ \t]+{_STREET_AFTER})")),
+    ("pobox", re.compile(rf"{_B}(?i:а/с|а/я|абонентська[ \t]+скринька)[ \t]*(?P<v>\d{{1,5}})")),
     (
         "building",
         re.compile(rf"{_B}(?i:буд\.|будинок|буд(?=\s)|б\.|д\.|дом|№)[ \t]*№?[ \t]*(?P<v>{_NUM})"),
@@ -178,7 +197,16 @@ _BARE_PLACE = re.compile(rf"(?P<v>{_NAME})")
 _UNMARKED_STREET = re.compile(rf"(?P<v>{_NAME})(?=[ \t]*,?[ \t]*\d{{1,4}}(?!\d))")
 _SEP = re.compile(r"[\s,;]*")
 # The parts that may open an address; a building or apartment alone is not one.
-_STARTERS = ("postcode", "country", "oblast", "raion", "hromada", "settlement", "street")
+_STARTERS = (
+    "postcode",
+    "country",
+    "oblast",
+    "raion",
+    "hromada",
+    "settlement",
+    "quarter",
+    "street",
+)
 
 
 @dataclass
@@ -196,6 +224,8 @@ class Address:
         its raion, oblast or postcode (villages often have no street names in use)."""
         p = self.parts
         if "street" in p and "building" in p:
+            return True
+        if "pobox" in p and ("postcode" in p or "settlement" in p):
             return True
         return "settlement" in p and bool({"raion", "oblast", "postcode", "hromada"} & set(p))
 

@@ -68,11 +68,6 @@ _OUR_HOUSE = re.compile(
     r"\s+будинок|нашого\s+будинку|мешканці\s+будинку|жители\s+дома|нашего\s+дома)\b[^.\n]{0,25}$",
     re.I,
 )
-_PHONE_LABEL = re.compile(
-    r"(?:тел|телефон|моб|мобільний|мобильный|контактний|контактный|т\.|phone|tel|mob|viber|"
-    r"вайбер|telegram)\w*\.?\s*[:\-–]?\s*$",
-    re.I,
-)
 _PHONE_LABEL_ON_LINE = re.compile(
     r"(?i)(?<!\w)(?:тел|телефон|моб|phone|tel|mob|viber|вайбер|telegram|т\.)", re.I
 )
@@ -88,9 +83,11 @@ _PHONE_OTHERS = re.compile(
     re.I,
 )
 _LINE_LABELS = re.compile(
-    r"(?i)(?<!\w)(?:моя|домашня|поштова|адреса|адрес|address|проживання|проживаю|мешкаю|тел|"
-    r"телефон|моб|mob|phone|tel|e-?mail|пошта|україна|ukraine)(?!\w)"
+    r"(?i)(?<!\w)(?:моя|мій|домашня|домашній|поштова|адреса|адрес|address|проживання|"
+    r"проживаю|мешкаю|контактний|контактный|мобільний|мобильный|тел|телефон|моб|дом|"
+    r"mob|phone|tel|т|viber|вайбер|telegram|e-?mail|пошта|україна|ukraine)(?!\w)"
 )
+_HEADER_NAME = re.compile(r"[^\W\d_]+(?:[\s'’ʼ.-]+[^\W\d_]+)*\.?")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ATTACHED = "----- Вкладений лист"
 _MAX_SIGNATURE_LINES = 8
@@ -150,6 +147,20 @@ def _looks_like_place(s: str) -> bool:
     return found is not None and found.end - found.start >= len(s) - 2
 
 
+def _only_labels(rest: str) -> bool:
+    """Nothing but labels ("Адреса:", "тел.", "моб."), e-mails and punctuation."""
+    rest = _LINE_LABELS.sub(" ", _EMAIL.sub(" ", rest))
+    return len(re.sub(r"[\W¤_\d]+", "", rest)) <= 2
+
+
+def _lead_name(s: str) -> tuple[str | None, str]:
+    """A name that opens a line before a comma ("Любов Гордійчук, Ковель, ...") and the
+    rest of the line."""
+    head, sep, rest = s.partition(",")
+    name = _as_name(head) if sep else None
+    return (name, rest) if name else (None, s)
+
+
 def _contact_line(s: str) -> bool:
     """A line a signature block is made of: a name, an address, a phone, an e-mail, a
     label, or a client's tag line."""
@@ -158,16 +169,17 @@ def _contact_line(s: str) -> bool:
         return False
     if _as_name(t) or _EMAIL.fullmatch(t) or _LABELLED_ADDR.match(t) or _LABELLED_NAME.match(t):
         return True
+    if re.match(r"(?i)(?:sent from|надіслано з|відправлено з|отправлено с)", t):
+        return True
+    name, t = _lead_name(t)
     masked = _mask_phones(t)
-    if masked.strip(" ,;.:-–¤") == "" or _PHONE_LABEL.match(re.sub(r"¤+.*$", "", masked) or "x"):
-        return bool(phones.find_phones(t)) or _EMAIL.search(t) is not None
+    if ("¤" in masked or _EMAIL.search(masked)) and _only_labels(masked):
+        return True
     found = addresses.parse_address(masked)
     if found is not None:
-        # Nothing else on the line but labels ("Адреса:", "тел.") and the phone.
-        rest = masked[: found.start] + " " + masked[found.end :]
-        rest = _LINE_LABELS.sub(" ", _EMAIL.sub(" ", rest))
-        return len(re.sub(r"[\W¤_]+", "", rest)) <= 3
-    return bool(re.match(r"(?i)(?:sent from|надіслано з|отправлено с|e-?mail\s*:)", t))
+        # Nothing else on the line but labels and phones.
+        return _only_labels(masked[: found.start] + " " + masked[found.end :])
+    return name is not None and _only_labels(masked)
 
 
 def _mask_phones(s: str) -> str:
@@ -201,14 +213,14 @@ def _name(lines: list[_Line], sig: int, closed: bool, text: str) -> tuple[str, E
     if closed and block:
         m = _CLOSING.match(block[0].text)
         rest = m.group(1) if m else ""
-        if _as_name(rest):
-            return _as_name(rest) or "", Evidence("signature", "certain")
-        for ln in block[1:4]:
-            if _as_name(ln.text):
-                return _as_name(ln.text) or "", Evidence("signature", "certain")
+        for cand in (rest, *(ln.text for ln in block[1:4])):
+            found = _as_name(cand) or _lead_name(cand)[0]
+            if found:
+                return found, Evidence("signature", "certain")
     for ln in block:
-        if _as_name(ln.text):
-            return _as_name(ln.text) or "", Evidence("signature", "likely")
+        found = _as_name(ln.text) or _lead_name(ln.text)[0]
+        if found:
+            return found, Evidence("signature", "likely")
     m = _I_NAME.search(text)
     if m:
         return m.group(1), Evidence("text", "likely")
@@ -255,7 +267,12 @@ def _signature_address(text: str, lines: list[_Line], sig: int, closed: bool) ->
         return None
     start = lines[sig].start
     block = _mask_phones(text[start:])
-    found = [a for a in addresses.find_addresses(block) if a.size >= 2 or a.postal]
+    # A settlement alone counts when its kind is written ("м. Луцьк" on its own line).
+    found = [
+        a
+        for a in addresses.find_addresses(block)
+        if a.size >= 2 or a.postal or a.parts.get("settlement", a.text) != a.text
+    ]
     if not found:
         return None
     # Consecutive lines of one address are one run already; of several, the fullest.
@@ -357,7 +374,9 @@ def extract_citizen(parsed: ParsedMail, text: str) -> CitizenInfo:
         name, ev = named
         evidence["name"] = ev
         source = ev.how
-    elif parsed.from_addr and parsed.from_addr.name.strip():
+    elif parsed.from_addr and _HEADER_NAME.fullmatch(parsed.from_addr.name.strip().strip('"')):
+        # The mail account's display name: often the person, sometimes a nickname
+        # ("kitty77", which is not taken) or a relative's account.
         name, source = parsed.from_addr.name.strip().strip('"'), "header"
         evidence["name"] = Evidence("header", "unsure")
 
