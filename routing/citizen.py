@@ -194,7 +194,10 @@ def _signature_start(lines: list[_Line]) -> tuple[int, bool]:
     """Index of the first signature line and whether a closing phrase opened it."""
     for i in range(len(lines) - 1, -1, -1):
         m = _CLOSING.match(lines[i].text)
-        if m and len(lines[i].text.strip()) <= 80 and len(lines) - i <= _MAX_SIGNATURE_LINES + 1:
+        # A long line that opens with "Дякую" is a sentence, unless a name follows it
+        # ("З повагою, Тимофій Гаврищук, м. Рівне, ..." all on one line).
+        short = len(lines[i].text.strip()) <= 80 or (m and _lead_name(m.group(1))[0])
+        if m and short and len(lines) - i <= _MAX_SIGNATURE_LINES + 1:
             return i, True
     i = len(lines)
     while i > 0 and (not lines[i - 1].text.strip() or _contact_line(lines[i - 1].text)):
