@@ -344,7 +344,10 @@ def test_reply_matched_only_by_the_number_in_its_subject_is_held_for_a_person(
     assert holding_pen.assign(env.app, row.id, first.reg_no) is None
     env.app.worker().run_once(50)
     _, second = env.appeals()
-    assert second.flags == {"followup_of": first.reg_no}
+    assert second.flags["followup_of"] == first.reg_no
+    assert set(second.flags) == {"followup_of", "contacts"}
+    # The reply did not repeat the address: it comes from the first appeal, and says so.
+    assert second.flags["contacts"]["address"]["how"] == "first-appeal"
     assert second.appeal_type == "complaint"
     assert len(env.outbox()) == before + 2  # acknowledgement and forward
 
