@@ -69,7 +69,17 @@ def check_message(app: App, raw: bytes) -> dict[str, Any]:
     kind, how = detect_kind(parsed.text, parsed.subject, recipients, cfg.registration)
     report["kind"] = {"kind": kind, "by": how}
     _, text = appeal_text(parsed)
-    district = appeal_district(extract_citizen(parsed, text).address, text, cfg.routing)
+    citizen = extract_citizen(parsed, text)
+    # What registration would record, with how each value was found (the admin's own file:
+    # this goes to the terminal, never to a log).
+    report["citizen"] = {
+        "name": citizen.name,
+        "address": citizen.address,
+        "phones": list(citizen.phones),
+        "location": citizen.location,
+        "evidence": {k: asdict(e) for k, e in citizen.evidence.items()},
+    }
+    district = appeal_district(citizen.address, text, cfg.routing)
     # A dry run does not look up the citizen's earlier appeals: "repeat" is assumed false.
     context = routing_context(district, None, parsed.date or app.clock.now(), cfg.timezone)
     report["context"] = asdict(context)

@@ -95,6 +95,9 @@ def test_check_message_is_a_dry_run(settings_file: Path, tmp_path: Path, capsys:
     assert report["screening"]["action"] == "accept"
     assert report["routing"]["department_code"] == "social"
     assert report["kind"]["kind"] == "appeal"
+    assert report["citizen"]["address"] == "м. Луцьк, вул. Ковельська, 20, кв. 4"
+    assert report["citizen"]["evidence"]["address"] == {"how": "labelled", "sure": "certain"}
+    assert report["citizen"]["evidence"]["name"] == {"how": "header", "sure": "unsure"}
     # Nothing was written.
     from gateway.app import build_app
     from gateway.settings import load_settings
