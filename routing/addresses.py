@@ -32,10 +32,11 @@ _ORD = rf"\d{{1,3}}(?:-?[{_LO}]+)?[ \t]+"
 # ("с. Липини Луцького району": the village is "Липини").
 _UNIT_AFTER = r"(?![ \t]+(?:р-н|р-ну|район|обл\.|обл\b|област|ТГ\b|громад|міськ|сільськ|селищн))"
 _WORD = rf"{_CAP}(?![{_LO}{_UP}-]){_UNIT_AFTER}"
-_NAME = rf"(?:{_ORD})?(?:{_INITIAL})*{_WORD}(?:[ \t]+(?:{_INITIAL})*{_WORD}){{0,3}}"
+_NAME = rf"(?:{_ORD})?(?:{_INITIAL}){{0,2}}{_WORD}(?:[ \t]+(?:{_INITIAL}){{0,2}}{_WORD}){{0,3}}"
 # After an explicit street kind people also write the name in lower case ("вул. франка").
 _STREET_NAME = (
-    rf"(?:{_ORD})?(?:{_INITIAL})*{_ANY}(?![{_LO}{_UP}-])(?:[ \t]+(?:{_INITIAL})*{_WORD}){{0,3}}"
+    rf"(?:{_ORD})?(?:{_INITIAL}){{0,2}}{_ANY}(?![{_LO}{_UP}-])"
+    rf"(?:[ \t]+(?:{_INITIAL}){{0,2}}{_WORD}){{0,3}}"
 )
 _B = rf"(?<![{_UP}{_LO}\d])"  # a kind starts a word
 _E = rf"(?![{_UP}{_LO}])"  # a kind without a dot ends a word
@@ -151,7 +152,7 @@ _PARTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "oblast",
         re.compile(
-            rf"(?P<v>{_CAP}[ \t]+(?:обл\.|область{_E}|області{_E}|обл{_E})|"
+            rf"{_B}(?P<v>{_CAP}[ \t]+(?:обл\.|область{_E}|області{_E}|обл{_E})|"
             rf"(?:обл\.|область)[ \t]+{_CAP}|"
             rf"(?:АР|Автономна[ \t]+Республіка)[ \t]+Крим)"
         ),
@@ -159,14 +160,14 @@ _PARTS: list[tuple[str, re.Pattern[str]]] = [
     (
         "hromada",
         re.compile(
-            rf"(?P<v>{_CAP}[ \t]+(?:(?:міська|сільська|селищна)[ \t]+)?"
+            rf"{_B}(?P<v>{_CAP}[ \t]+(?:(?:міська|сільська|селищна)[ \t]+)?"
             rf"(?:територіальна[ \t]+громада|громада|ОТГ|ТГ){_E})"
         ),
     ),
     (
         "raion",
         re.compile(
-            rf"(?P<v>{_CAP}[ \t]+(?:р-н\.?|р-ну|р-он|район{_E}|району{_E}|р\.(?=\s*,))|"
+            rf"{_B}(?P<v>{_CAP}[ \t]+(?:р-н\.?|р-ну|р-он|район{_E}|району{_E}|р\.(?=\s*,))|"
             rf"(?:р-н\.?|район)[ \t]+{_CAP})"
         ),
     ),
@@ -174,7 +175,7 @@ _PARTS: list[tuple[str, re.Pattern[str]]] = [
     ("quarter", re.compile(rf"{_B}{_QUARTER_KIND}[ \t]*(?P<v>{_NAME})")),
     ("street", re.compile(rf"{_B}{_STREET_ABBR}[ \t]*(?P<v>{_STREET_NAME})")),
     ("street", re.compile(rf"{_B}{_STREET_WORD}[ \t]*(?P<v>{_NAME})")),
-    ("street", re.compile(rf"(?P<v>{_NAME}[ \t]+{_STREET_AFTER})")),
+    ("street", re.compile(rf"{_B}(?P<v>{_NAME}[ \t]+{_STREET_AFTER})")),
     ("pobox", re.compile(rf"{_B}(?i:а/с|а/я|абонентська[ \t]+скринька)[ \t]*(?P<v>\d{{1,5}})")),
     (
         "building",
@@ -193,8 +194,8 @@ _PARTS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 _BARE_NUMBER = re.compile(rf"(?P<v>{_NUM})")
-_BARE_PLACE = re.compile(rf"(?P<v>{_NAME})")
-_UNMARKED_STREET = re.compile(rf"(?P<v>{_NAME})(?=[ \t]*,?[ \t]*\d{{1,4}}(?!\d))")
+_BARE_PLACE = re.compile(rf"{_B}(?P<v>{_NAME})")
+_UNMARKED_STREET = re.compile(rf"{_B}(?P<v>{_NAME})(?=[ \t]*,?[ \t]*\d{{1,4}}(?!\d))")
 _SEP = re.compile(r"[\s,;]*")
 # The parts that may open an address; a building or apartment alone is not one.
 _STARTERS = (
