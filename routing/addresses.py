@@ -10,9 +10,10 @@ street with its kind ("вул.", "просп.", "пр-т", "пров.", "бул�
 ends at the first thing that is none of these: a phone ("тел. ..."), an e-mail, or the
 words of a sentence ("вул. Шевченка, 12 вже третій тиждень ...").
 
-The kinds follow the usual abbreviations of Ukrainian postal practice (ДСТУ 4163 and the
-Ukrposhta address format); a settlement written without its kind is taken only when it is
-one of the cities in `_KNOWN_CITIES` or stands first on the line before a street.
+The kinds are the abbreviations people write in letters (the labelled letters in
+bench/data/contacts_labelled.jsonl show them); a settlement written without its kind is
+taken only when it is one of the cities in `_KNOWN_CITIES`, or stands first on its line
+before a street (`with_leading_place`).
 """
 
 from __future__ import annotations

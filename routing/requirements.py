@@ -53,7 +53,10 @@ def essence_of(text: str, *parts: str | None) -> str:
 
 
 def check(name: str | None, address: str | None, email: str | None, text: str) -> Completeness:
-    """`text` is the appeal text; the essence is measured without the citizen's details."""
+    """`text` is the appeal text; the essence is measured without the citizen's details.
+    `address` is the postal address routing.citizen found (a labelled line, the signature,
+    a residence sentence), never a street the complaint is about: a letter that names only
+    the place of its problem has no place of residence in the sense of Art. 5."""
     text = essence_of(text, name, address)
     missing = []
     if not full_name_given(name):
