@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from routing import addresses, phones
 from routing.mail import ParsedMail
@@ -67,6 +67,11 @@ _OUR_HOUSE = re.compile(
     r"(?:(?:у|в)\s+(?:нашому|моєму|нашем|моем)\s+(?:будинку|доме)|(?:наш|мій|наш\s+житловий)"
     r"\s+будинок|нашого\s+будинку|мешканці\s+будинку|жители\s+дома|нашего\s+дома)\b[^.\n]{0,25}$",
     re.I,
+)
+# A house the problem is next to, not one the writer names as theirs.
+_NEAR = re.compile(
+    r"(?i)(?<!\w)(?:біля|поблизу|поруч\s+з|навпроти|напроти|перед|між|за|від|до|"
+    r"возле|около|напротив|рядом\s+с|near|opposite)(?!\w)[^,.;\n]*$"
 )
 _PHONE_LABEL_ON_LINE = re.compile(
     r"(?i)(?<!\w)(?:тел|телефон|моб|phone|tel|mob|viber|вайбер|telegram|т\.)", re.I
@@ -289,21 +294,26 @@ def _signature_address(text: str, lines: list[_Line], sig: int, closed: bool) ->
     return _Place(_shift(best, start), Evidence("signature", sure))
 
 
-def _text_places(text: str, body_end: int) -> list[tuple[addresses.Address, Sure | None]]:
-    """Addresses mentioned in the body, each with how sure it is that the citizen lives
-    there (None: the place of the problem)."""
-    out: list[tuple[addresses.Address, Sure | None]] = []
+def _text_places(text: str, body_end: int) -> list[tuple[addresses.Address, str]]:
+    """Addresses mentioned in the body, each with what it is to the citizen: "lives"
+    (a residence sentence), "ours" ("у нашому будинку по ..."), "house" (a house named
+    without either: often the writer's own, "у будинку на вул. Лесі Українки, 7 немає
+    води") or "place" (a street, or a house the problem is near: "яма на вул. Франка",
+    "біля будинку на вул. Рівненській, 12")."""
+    out: list[tuple[addresses.Address, str]] = []
     masked = _mask_phones(text[:body_end])
     for a in addresses.find_addresses(masked):
         if "street" not in a.parts and not a.postal:
             continue
         before = masked[max(0, a.start - 60) : a.start]
         if _RESIDENCE.search(before):
-            out.append((a, "likely"))
+            out.append((a, "lives"))
         elif _OUR_HOUSE.search(before):
-            out.append((a, "unsure"))
+            out.append((a, "ours"))
+        elif a.postal and not _NEAR.search(before[-30:]):
+            out.append((a, "house"))
         else:
-            out.append((a, None))
+            out.append((a, "place"))
     return out
 
 
@@ -349,6 +359,14 @@ def _join_phones(shown: list[str], limit: int = 60) -> str | None:
     return out or None
 
 
+def _header_name(display: str) -> bool:
+    """A From display name that may be the person's: "Олена Коваль", not "kitty77"."""
+    s = display.strip().strip('"')
+    if not s or "@" in s:
+        return False
+    return len(s.split()) >= 2 or _HEADER_NAME.fullmatch(s) is not None
+
+
 def _same_house(location: str, address: addresses.Address) -> bool:
     loc = addresses.parse_address(location)
     if loc is None:
@@ -377,7 +395,7 @@ def extract_citizen(parsed: ParsedMail, text: str) -> CitizenInfo:
         name, ev = named
         evidence["name"] = ev
         source = ev.how
-    elif parsed.from_addr and _HEADER_NAME.fullmatch(parsed.from_addr.name.strip().strip('"')):
+    elif parsed.from_addr and _header_name(parsed.from_addr.name):
         # The mail account's display name: often the person, sometimes a nickname
         # ("kitty77", which is not taken) or a relative's account.
         name, source = parsed.from_addr.name.strip().strip('"'), "header"
@@ -387,10 +405,14 @@ def extract_citizen(parsed: ParsedMail, text: str) -> CitizenInfo:
     mentions = _text_places(own, body_end)
     place = _labelled_address(own, lines) or _signature_address(own, lines, sig, closed)
     if place is None:
-        lived = [(a, s) for a, s in mentions if s is not None]
-        if lived:
-            a, s = min(lived, key=lambda x: _RANK[x[1] or "unsure"])
-            place = _Place(a, Evidence("text", s or "unsure"))
+        # No address of the citizen's own: what the text says of where they live, and
+        # failing that a house it names, shown to the department as unsure (Art. 5 then
+        # takes it, rather than returning a letter whose writer most likely lives there).
+        for role, sure in (("lives", "likely"), ("ours", "unsure"), ("house", "unsure")):
+            found = next((a for a, r in mentions if r == role), None)
+            if found is not None:
+                place = _Place(found, Evidence("text", cast(Sure, sure)))
+                break
     address = place.address.text.rstrip(".") if place else None
     if place is not None:
         evidence["address"] = place.evidence

@@ -206,3 +206,18 @@ def test_labelled_set_slice_meets_the_floor() -> None:
     for field, counts in scores.fields.items():
         assert counts.precision >= 0.95, (field, scores.misses)
         assert counts.recall >= 0.9, (field, scores.misses)
+
+
+def test_a_house_named_in_the_text_is_an_unsure_address_when_nothing_better() -> None:
+    # "у будинку на вул. ..., 7 немає води": most likely the writer's own house; the
+    # department sees it marked as unsure rather than the appeal going back (Art. 5).
+    p, text = mail(
+        "k@example.org", "Прошу відновити водопостачання у будинку на вул. Лесі Українки, 7."
+    )
+    info = extract_citizen(p, text)
+    assert (info.address, info.location) == ("вул. Лесі Українки, 7", None)
+    assert info.evidence["address"] == Evidence("text", "unsure")
+    # A house the problem is next to is only the place of the problem.
+    p, text = mail("k@example.org", "Навпроти будинку на вул. Лесі Українки, 7 яма.")
+    info = extract_citizen(p, text)
+    assert (info.address, info.location) == (None, "вул. Лесі Українки, 7")
