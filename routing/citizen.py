@@ -5,16 +5,19 @@ Art. 5 of the Law "On citizens' appeals" asks for the surname, name and place of
 residence; the department needs a phone to call back. People give these in a signature
 block (after "З повагою,", or as the last lines of the letter), in labelled lines
 ("Адреса: ...", "ПІБ: ...", "тел. ..."), or in a sentence ("я проживаю за адресою ...").
-A street named in the complaint itself ("яма на вул. Франка") is the place of the problem,
-not the citizen's address: it is kept apart as `location` and never taken for the postal
-address. Addresses are read by `routing.addresses`, phones by `routing.phones`.
+A street named in the complaint itself ("яма на вул. Франка", "біля будинку на вул.
+Рівненській, 12") is the place of the problem, not the citizen's address: it is kept apart
+as `location` and never taken for the postal address. Only when the letter gives no
+address of its own is a house it names ("у будинку на вул. Лесі Українки, 7 немає води",
+most often the writer's) taken, as unsure. Addresses are read by `routing.addresses`,
+phones by `routing.phones`.
 
 How sure each field is (`Evidence.sure`):
 - certain: a labelled line, or the signature block after a closing phrase;
 - likely: the last lines of the letter without a closing phrase, a residence sentence,
   a phone the citizen calls their own;
-- unsure: the From display name, "у нашому будинку по вул. ...", a phone in the text
-  with nothing saying whose it is.
+- unsure: the From display name, "у нашому будинку по вул. ...", a house named in the
+  text, a phone in the text with nothing saying whose it is.
 """
 
 from __future__ import annotations
