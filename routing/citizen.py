@@ -35,7 +35,8 @@ _RANK = {"certain": 0, "likely": 1, "unsure": 2}
 
 _UP = "А-ЯІЇЄҐЁA-Z"
 _LO = "а-яіїєґёa-z'’ʼ"
-_NAME_WORD = rf"[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?"
+# "Коваленко", "Косач-Квітка", and a surname in capitals as forms have it ("КОВАЛЕНКО").
+_NAME_WORD = rf"(?:[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|[{_UP}]{{2,}}(?:-[{_UP}]{{2,}})?)"
 _INITIALS = rf"[{_UP}]\.\s?[{_UP}]\."
 # "Іваненко Петро Степанович", "Петро Іваненко", "Іваненко П.С.", "П. С. Іваненко"
 _FULL_NAME = re.compile(
@@ -105,7 +106,7 @@ _MAX_SIGNATURE_LINES = 8
 class Evidence:
     """Where a field was found and how sure that is."""
 
-    how: str  # labelled | signature | text | header | first-appeal | supplement
+    how: str  # labelled | signature | opening | text | header | first-appeal | supplement
     sure: Sure
 
 
@@ -177,7 +178,7 @@ def _contact_line(s: str) -> bool:
         return False
     if _as_name(t) or _EMAIL.fullmatch(t) or _LABELLED_ADDR.match(t) or _LABELLED_NAME.match(t):
         return True
-    if re.match(r"(?i)(?:sent from|надіслано з|відправлено з|отправлено с)", t):
+    if _CLIENT_TAG.match(t):
         return True
     name, t = _lead_name(t)
     masked = _mask_phones(t)
@@ -198,10 +199,36 @@ def _mask_phones(s: str) -> str:
     return s
 
 
+_CLIENT_TAG = re.compile(
+    r"(?i)^\s*(?:sent from|надіслано з|відправлено з|отправлено (?:с|из)|get outlook)"
+)
+
+
+def _only_client_tags(lines: list[_Line]) -> bool:
+    """Lines that are a mail client's tag ("Надіслано з iPhone") and blank ones, at least
+    one of them a tag."""
+    text = [ln.text for ln in lines if ln.text.strip()]
+    return bool(text) and all(_CLIENT_TAG.match(t) for t in text)
+
+
+def _opening_block(lines: list[_Line]) -> int:
+    """How many lines at the top are a contact block ("м. Луцьк, вул. ...\nЛеся Кравчук,
+    тел. ..." before the text): 0 when the letter starts with its text."""
+    n = 0
+    while n < len(lines) and n < 6 and lines[n].text.strip():
+        if not _contact_line(lines[n].text):
+            return 0
+        n += 1
+    return n if n < len(lines) else 0
+
+
 def _signature_start(lines: list[_Line]) -> tuple[int, bool]:
     """Index of the first signature line and whether a closing phrase opened it."""
     for i in range(len(lines) - 1, -1, -1):
         m = _CLOSING.match(lines[i].text)
+        if m and not m.group(1).strip() and _only_client_tags(lines[i + 1 :]):
+            # "--" before the webmail's "Надіслано з ukr.net": not the citizen's signature.
+            continue
         # A long line that opens with "Дякую" is a sentence, unless a name follows it
         # ("З повагою, Тимофій Гаврищук, м. Рівне, ..." all on one line).
         short = len(lines[i].text.strip()) <= 80 or (m and _lead_name(m.group(1))[0])
@@ -232,6 +259,10 @@ def _name(lines: list[_Line], sig: int, closed: bool, text: str) -> tuple[str, E
         found = _as_name(ln.text) or _lead_name(ln.text)[0]
         if found:
             return found, Evidence("signature", "likely")
+    for ln in lines[: _opening_block(lines[:sig])]:
+        found = _as_name(ln.text) or _lead_name(ln.text)[0]
+        if found:
+            return found, Evidence("opening", "likely")
     m = _I_NAME.search(text)
     if m:
         return m.group(1), Evidence("text", "likely")
@@ -273,11 +304,13 @@ def _shift(a: addresses.Address, by: int) -> addresses.Address:
     return addresses.Address(a.start + by, a.end + by, a.text, a.parts)
 
 
-def _signature_address(text: str, lines: list[_Line], sig: int, closed: bool) -> _Place | None:
-    if sig >= len(lines):
+def _block_address(
+    text: str, start: int, end: int, how: str, sure_if_postal: Sure
+) -> _Place | None:
+    """The fullest address in text[start:end] (a block of contact lines)."""
+    if start >= end:
         return None
-    start = lines[sig].start
-    block = _mask_phones(text[start:])
+    block = _mask_phones(text[start:end])
     # A settlement alone counts when its kind is written ("м. Луцьк" on its own line).
     found = [
         a
@@ -293,18 +326,19 @@ def _signature_address(text: str, lines: list[_Line], sig: int, closed: bool) ->
     line = block[line_start : line_end if line_end >= 0 else len(block)]
     widened = addresses.with_leading_place(line, _shift(best, -line_start))
     best = _shift(widened, line_start)
-    sure: Sure = "certain" if best.postal and closed else "likely"
-    return _Place(_shift(best, start), Evidence("signature", sure))
+    sure: Sure = sure_if_postal if best.postal else "likely"
+    return _Place(_shift(best, start), Evidence(how, sure))
 
 
-def _text_places(text: str, body_end: int) -> list[tuple[addresses.Address, str]]:
+def _text_places(text: str, body_start: int, body_end: int) -> list[tuple[addresses.Address, str]]:
     """Addresses mentioned in the body, each with what it is to the citizen: "lives"
     (a residence sentence), "ours" ("у нашому будинку по ..."), "house" (a house named
     without either: often the writer's own, "у будинку на вул. Лесі Українки, 7 немає
     води") or "place" (a street, or a house the problem is near: "яма на вул. Франка",
     "біля будинку на вул. Рівненській, 12")."""
     out: list[tuple[addresses.Address, str]] = []
-    masked = _mask_phones(text[:body_end])
+    # Offsets stay those of `text`: the part before the body is blanked, not cut.
+    masked = " " * body_start + _mask_phones(text[body_start:body_end])
     for a in addresses.find_addresses(masked):
         if "street" not in a.parts and not a.postal:
             continue
@@ -321,7 +355,7 @@ def _text_places(text: str, body_end: int) -> list[tuple[addresses.Address, str]
 
 
 def _phones(
-    text: str, lines: list[_Line], sig: int, closed: bool
+    text: str, lines: list[_Line], sig: int, closed: bool, body_start: int
 ) -> tuple[list[str], Evidence | None]:
     sig_start = lines[sig].start if sig < len(lines) else len(text)
     own: list[tuple[str, Evidence]] = []  # the signature's and labelled lines' phones
@@ -332,7 +366,9 @@ def _phones(
         before = text[line_start : p.start]
         near = text[max(0, p.start - 50) : p.start]
         labelled = _PHONE_LABEL_ON_LINE.search(before) is not None
-        if p.start >= sig_start:
+        if p.end <= body_start:
+            own.append((p.display, Evidence("opening", "certain" if labelled else "likely")))
+        elif p.start >= sig_start:
             sure: Sure = "certain" if closed or labelled else "likely"
             own.append((p.display, Evidence("signature", sure)))
         elif labelled and not _PHONE_OTHERS.search(near):
@@ -405,8 +441,14 @@ def extract_citizen(parsed: ParsedMail, text: str) -> CitizenInfo:
         evidence["name"] = Evidence("header", "unsure")
 
     body_end = lines[sig].start if sig < len(lines) else len(own)
-    mentions = _text_places(own, body_end)
-    place = _labelled_address(own, lines) or _signature_address(own, lines, sig, closed)
+    top = _opening_block(lines[:sig])
+    body_start = lines[top].start if top else 0
+    mentions = _text_places(own, body_start, body_end)
+    place = (
+        _labelled_address(own, lines)
+        or _block_address(own, body_end, len(own), "signature", "certain" if closed else "likely")
+        or _block_address(own, 0, body_start, "opening", "likely")
+    )
     if place is None:
         # No address of the citizen's own: what the text says of where they live, and
         # failing that a house it names, shown to the department as unsure (Art. 5 then
@@ -432,7 +474,7 @@ def extract_citizen(parsed: ParsedMail, text: str) -> CitizenInfo:
         # кв. 45": the problem is at the citizen's own house, which the address says.
         location = None
 
-    shown, phone_ev = _phones(own, lines, sig, closed)
+    shown, phone_ev = _phones(own, lines, sig, closed, body_start)
     if phone_ev is not None:
         evidence["phone"] = phone_ev
     return CitizenInfo(

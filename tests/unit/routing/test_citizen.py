@@ -221,3 +221,26 @@ def test_a_house_named_in_the_text_is_an_unsure_address_when_nothing_better() ->
     p, text = mail("k@example.org", "Навпроти будинку на вул. Лесі Українки, 7 яма.")
     info = extract_citizen(p, text)
     assert (info.address, info.location) == (None, "вул. Лесі Українки, 7")
+
+
+def test_contact_lines_at_the_top_and_a_webmail_tag_after_the_signature() -> None:
+    p, text = mail(
+        "k@example.org",
+        "м. Луцьк, вул. Франка, 8, кв. 3\nЛеся Кравчук, тел. 050 111 99 22\n\n"
+        "Прошу відремонтувати вхідні двері під'їзду.",
+    )
+    info = extract_citizen(p, text)
+    assert (info.name, info.address, info.phone) == (
+        "Леся Кравчук",
+        "м. Луцьк, вул. Франка, 8, кв. 3",
+        "+380 50 111 99 22",
+    )
+    assert info.evidence["address"] == Evidence("opening", "likely")
+    p, text = mail(
+        "k@example.org",
+        "Прошу відповісти.\n\nЗ повагою,\nПетро Ярмолюк\nм. Ковель, вул. Грушевського, 30\n\n"
+        "--\nНадіслано з ukr.net",
+    )
+    info = extract_citizen(p, text)
+    assert (info.name, info.address) == ("Петро Ярмолюк", "м. Ковель, вул. Грушевського, 30")
+    assert info.evidence["name"] == Evidence("signature", "certain")
