@@ -33,6 +33,7 @@ from models.migrate import is_current, upgrade
 from routing.config import PipelineConfig, PipelineDeps, Policies
 from routing.deadlines import DeadlineRules, WorkCalendar
 from routing.departments import RoutingConfig
+from routing.held_answers import AlertConfig
 from routing.numbering import RegistrationConfig
 from routing.ports import Clock
 from routing.screening import ScreeningContext
@@ -162,6 +163,10 @@ class App:
                 dkim=t.dkim,
                 dns=_dkim_dns(t.dkim_dns_timeout) if t.dkim else None,
                 max_new_appeals_per_hour=t.max_new_appeals_per_hour,
+            ),
+            alerts=AlertConfig(
+                own_domains=s.own_domains(),
+                every=timedelta(minutes=s.alerts.staff_every_minutes),
             ),
         )
 

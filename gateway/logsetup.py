@@ -3,6 +3,12 @@
 The rule is never to pass personal data to the logger (log ids, hashes and registration
 numbers). The filter below is the net under that rule: it masks anything shaped like an
 e-mail address or a phone number in every record before it is written.
+
+Tracebacks are kept whole (every frame, and the exceptions they were raised from) but
+without exception messages: the message of an exception raised while handling a letter
+may quote the letter (a charset codec error shows the bytes, a KeyError the header, a
+database error the row's values). `safe_traceback` renders one that way; the formatter
+of `configure` uses it for every `log.exception` in the process.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import traceback
+from types import TracebackType
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<!\d)(?:\+?38)?0\d{2}[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)")
@@ -24,9 +32,43 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def safe_traceback(exc: BaseException) -> str:
+    """Every frame of `exc` and of the exceptions it was raised from or during (file,
+    line, function and the line of code), with exception class names and no messages."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        chain.append(cur)
+        cur = cur.__cause__ or (None if cur.__suppress_context__ else cur.__context__)
+    blocks = []
+    for e in reversed(chain):
+        lines = ["Traceback (most recent call last; messages left out):"]
+        for frame in traceback.extract_tb(e.__traceback__):
+            lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}')
+            if frame.line:
+                lines.append(f"    {frame.line.strip()}")
+        lines.append(f"{type(e).__module__}.{type(e).__qualname__}")
+        blocks.append("\n".join(lines))
+    return "\n\nRaised while handling the above:\n".join(blocks)
+
+
+class SafeFormatter(logging.Formatter):
+    """A formatter whose tracebacks carry frames and exception classes, never messages."""
+
+    def formatException(  # noqa: N802 (logging.Formatter's name)
+        self,
+        ei: tuple[type[BaseException], BaseException, TracebackType | None]
+        | tuple[None, None, None],
+    ) -> str:
+        exc = ei[1]
+        return safe_traceback(exc) if exc is not None else ""
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

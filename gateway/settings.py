@@ -184,6 +184,46 @@ class WorkerSettings(Section):
     idle_sleep_seconds: float = Field(0.5, gt=0)
 
 
+class AlertSettings(Section):
+    # At most one digest of held and failed mail to instance.admin_email per this many
+    # minutes; it lists what is new since the last one, and nothing is sent when nothing is.
+    digest_every_minutes: int = Field(60, ge=1)
+    # Most items one digest lists; the rest wait for the next one.
+    digest_max_items: int = Field(50, ge=1, le=1000)
+    # A staff member whose answer was held hears why at most once per this many minutes.
+    staff_every_minutes: int = Field(60, ge=1)
+    # The council's own mail domains: only senders there are told that their answer was
+    # held (never backscatter to outside senders). Empty: derived from the departments'
+    # addresses and staff domains and the gateway's From (see `own_domains`).
+    own_domains: tuple[str, ...] = ()
+
+
+# Public mail services: a department whose mailbox is on one of them does not make the
+# service "ours" (derived own domains would then send held-answer letters to anyone there).
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "ukr.net",
+        "i.ua",
+        "meta.ua",
+        "bigmir.net",
+        "email.ua",
+        "outlook.com",
+        "hotmail.com",
+        "live.com",
+        "yahoo.com",
+        "icloud.com",
+        "me.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.ua",
+        "proton.me",
+        "protonmail.com",
+    }
+)
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -244,6 +284,7 @@ class Settings(Section):
     replies: ReplySettings = ReplySettings()
     imap: ImapSettings = ImapSettings()
     worker: WorkerSettings = WorkerSettings()
+    alerts: AlertSettings = AlertSettings()
     logging: LoggingSettings = LoggingSettings()
     retention: RetentionSettings = RetentionSettings()
     trust: TrustSettings = TrustSettings()
@@ -326,6 +367,21 @@ class Settings(Section):
 
     def secret(self, env_name: str) -> str | None:
         return self.secrets.get(env_name)
+
+    def own_domains(self) -> frozenset[str]:
+        """The council's own mail domains (a subdomain of one counts too): `alerts.own_domains`,
+        or the domains of the departments' mailboxes, staff, heads and intake addresses,
+        their staff domains and the gateway's From, less public mail services."""
+        if self.alerts.own_domains:
+            return frozenset(d.lower().lstrip("@") for d in self.alerts.own_domains)
+        addresses = [self.outbound.from_address]
+        for d in self.departments:
+            addresses += [d.email, *d.staff_addresses, *d.intake_addresses]
+            if d.head_email:
+                addresses.append(d.head_email)
+        found = {a.rsplit("@", 1)[-1].lower() for a in addresses if "@" in a}
+        found |= {dom.lower() for d in self.departments for dom in d.staff_domains}
+        return frozenset(found - PUBLIC_MAIL_DOMAINS)
 
     def accepted_recipients(self) -> set[str]:
         """Every address the SMTP listener takes mail for (apart from the reply domain)."""

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.errors import ParseError
 from gateway.intake.ingest import Ingest
 from gateway.intake.parsing import parse
+from gateway.logsetup import safe_traceback
 from models import InboundMessage
 from models.claims import claim_inbound
 from routing.config import PipelineDeps
@@ -88,6 +89,7 @@ class Worker:
         except Exception as exc:
             # Parsing is deterministic: retrying the same bytes cannot help, so the message
             # is held at once with the error class for an admin (and a parser fix).
+            log.error("inbound %d: the parser crashed\n%s", inbound_id, safe_traceback(exc))
             self._finish_failed(
                 inbound_id, "unparseable", f"parser crashed: {type(exc).__name__}", hold=True
             )
@@ -119,18 +121,26 @@ class Worker:
             return None
 
     def _record_error(self, inbound_id: int, exc: BaseException) -> None:
-        # Only the exception class and the innermost frame: messages of exceptions raised
-        # while handling mail may quote the mail.
+        # The whole traceback goes to the log, every frame, but no exception message:
+        # messages of exceptions raised while handling mail may quote the mail. The row
+        # keeps the class and the innermost frame, for `holding-pen` and the digest.
         tb = traceback.extract_tb(exc.__traceback__)
         where = f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "?"
         detail = f"{type(exc).__name__} at {where}"
-        log.error("inbound %d failed: %s", inbound_id, detail)
+        log.error("inbound %d failed: %s\n%s", inbound_id, detail, safe_traceback(exc))
         with self.sessions.begin() as session:
             row = session.get(InboundMessage, inbound_id)
             if row is None:
                 return
             used_up = row.attempts >= self.max_attempts
-            release_inbound(row, hold_reason="crash" if used_up else None, detail=detail)
+            release_inbound(
+                row,
+                hold_reason="crash" if used_up else None,
+                detail=detail,
+                now=self.clock.now(),
+            )
+        if used_up:
+            log.warning("inbound %d held: crash after %d attempt(s)", inbound_id, self.max_attempts)
 
     def _finish_failed(self, inbound_id: int, reason: str, detail: str, *, hold: bool) -> None:
         with self.sessions.begin() as session:

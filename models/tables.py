@@ -67,6 +67,9 @@ class InboundMessage(Base):
     # worker has written them to the content-addressed raw store; NULL from then on.
     # Deferred: loading a row never drags the message along unless asked for.
     raw_pending: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # When the admin's digest of held mail listed this row (gateway.alerts); cleared when
+    # the message is requeued, so a message held again is listed again.
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid"),
@@ -272,6 +275,8 @@ class OutboundMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     failed_recipients: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # When the admin's digest listed this row as failed (gateway.alerts).
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_outbound_message_state_next", "state", "next_attempt_at"),)
 

@@ -12,6 +12,7 @@ from routing.attachments import AttachmentLimits
 from routing.characteristics import RegistryConfig
 from routing.deadlines import WorkCalendar
 from routing.departments import RoutingConfig
+from routing.held_answers import AlertConfig
 from routing.numbering import RegistrationConfig, reg_number_pattern
 from routing.ports import Classify, Clock
 from routing.screening import ScreeningContext
@@ -44,6 +45,8 @@ class PipelineConfig:
     departments: tuple[tuple[str, str], ...] = ()
     attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
     trust: TrustConfig = field(default_factory=TrustConfig)
+    # Who is told that their answer was held, and how often (settings [alerts]).
+    alerts: AlertConfig = field(default_factory=AlertConfig)
 
 
 @dataclass

@@ -429,13 +429,21 @@ def finish_inbound(
     row.processed_at = now
 
 
-def release_inbound(row: InboundMessage, *, hold_reason: str | None, detail: str) -> None:
+def release_inbound(
+    row: InboundMessage,
+    *,
+    hold_reason: str | None,
+    detail: str,
+    now: datetime | None = None,
+) -> None:
     """A worker failed on the message: back to `received` for another try, or held
-    (`hold_reason`) when the attempts are used up."""
+    (`hold_reason`) when the attempts are used up (`now`: when it was held)."""
     row.detail = detail
     row.lease_until = None
     if hold_reason is not None:
         row.state, row.reason = "held", hold_reason
+        if now is not None:
+            row.processed_at = now
     else:
         row.state = "received"
 
@@ -449,6 +457,8 @@ def requeue_inbound(row: InboundMessage) -> None:
     row.reason = None
     row.attempts = 0
     row.lease_until = None
+    # Held again later, it is news again for the admin's digest (gateway.alerts).
+    row.alerted_at = None
 
 
 def discard_held(row: InboundMessage, why: str) -> None:

@@ -24,6 +24,7 @@ from models import Appeal, Department, InboundMessage
 from routing.bounce_handling import handle_bounce
 from routing.config import PipelineConfig, PipelineDeps, Policies
 from routing.features import all_recipients
+from routing.held_answers import tell_staff_held
 from routing.lifecycle import Outcome, record_event
 from routing.mail import Envelope, ParsedMail
 from routing.ports import NoticeSink
@@ -104,6 +105,18 @@ def process(
             and not threaded_under_ours(parsed, deps.config.screening.message_id_domain)
         )
         if not mere_mention:
+            # A staff member whose answer was held hears why (own domains only).
+            tell_staff_held(
+                session,
+                inbound,
+                outcome,
+                sender_email,
+                parsed.subject or "",
+                deps.config.alerts,
+                notices,
+                now,
+                dict(deps.config.instance),
+            )
             return outcome
     if verdict.bulk is not None:
         # List or bulk mail is a person's appeal when a person wrote it (a letter relayed
