@@ -57,7 +57,7 @@ def safe_traceback(exc: BaseException) -> str:
 class SafeFormatter(logging.Formatter):
     """A formatter whose tracebacks carry frames and exception classes, never messages."""
 
-    def formatException(  # noqa: N802 (logging.Formatter's name)
+    def formatException(
         self,
         ei: tuple[type[BaseException], BaseException, TracebackType | None]
         | tuple[None, None, None],

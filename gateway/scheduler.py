@@ -1,5 +1,6 @@
-"""The scheduler tick: reminders and escalations, and the retention purge of raw mail
-(lease recovery needs no tick: the claim queries take expired leases by themselves).
+"""The scheduler tick: reminders and escalations, the admin's digest of held and failed
+mail (`gateway.alerts`), and the retention purge of raw mail (lease recovery needs no
+tick: the claim queries take expired leases by themselves).
 `appeals tick` runs one tick (cron or a systemd timer); `appeals run` ticks every
 `reminders.tick_seconds`."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import logging
 from zoneinfo import ZoneInfo
 
+from gateway.alerts import send_digest
 from gateway.app import App
 from routing.reminder_scan import ScanResult, scan
 from routing.reminders import ReminderPlan
@@ -40,6 +42,12 @@ def tick(app: App) -> ScanResult:
             result.skipped,
         )
         app.wakeup_sender.set()
+    try:
+        send_digest(app)
+    except Exception:
+        # Reminders and the purge must not stop because the digest failed; the next tick
+        # tries again (the items stay unlisted until a digest is queued).
+        log.exception("tick: the admin's digest failed")
     purge_raw(app)
     return result
 

@@ -21,6 +21,7 @@ import base64
 import binascii
 import codecs
 import hashlib
+import itertools
 import quopri
 import re
 from collections.abc import Iterator
@@ -224,6 +225,32 @@ def _decode_words_in(text: str) -> str:
     return "".join(out)
 
 
+def _spaces_kept(raw: str, parts: list[str], encoded: list[bool]) -> list[str]:
+    """decode_header strips the white space between an encoded word and plain text
+    ("=?utf-8?b?...?=\r\n 23.12.2026"), which belongs to the text: RFC 2047 §6.2 drops
+    only the space between two encoded words. Put it back where the raw header had it
+    (and only there: Outlook writes file names as "=?...?=.pdf")."""
+    spaced: list[bool] = []  # per encoded/plain boundary in the raw header, in order
+    pieces = [p for p in _ENCODED_WORD.split(raw)]
+    kinds = [bool(i % 2) for i in range(len(pieces))]
+    kept = [
+        (p, k)
+        for i, (p, k) in enumerate(zip(pieces, kinds, strict=True))
+        if k or (p and not (0 < i < len(pieces) - 1 and not p.strip()))
+    ]
+    for (left, left_enc), (right, right_enc) in itertools.pairwise(kept):
+        if left_enc != right_enc:
+            spaced.append(left[-1:].isspace() or right[:1].isspace())
+    boundaries = [i for i in range(1, len(parts)) if encoded[i - 1] != encoded[i]]
+    if len(boundaries) != len(spaced):
+        return parts  # the stdlib split it otherwise: leave it as decoded
+    out = list(parts)
+    for i, space in reversed(list(zip(boundaries, spaced, strict=True))):
+        if space and not out[i - 1][-1:].isspace() and not out[i][:1].isspace():
+            out.insert(i, " ")
+    return out
+
+
 def decode_header_value(value: Any) -> str:
     """RFC 2047 encoded words, raw 8-bit headers (any charset) and plain ASCII alike."""
     if value is None:
@@ -237,7 +264,9 @@ def decode_header_value(value: Any) -> str:
         chunks = decode_header(raw)
     except Exception:
         chunks = [(str(raw), None)]
+    encoded: list[bool] = []
     for chunk, cs in chunks:
+        encoded.append(cs is not None)
         if isinstance(chunk, str):
             try:
                 # Raw 8-bit header bytes come back as surrogate escapes: recover them.
@@ -249,6 +278,8 @@ def decode_header_value(value: Any) -> str:
         if cs == "unknown-8bit" and _ENCODED_WORD.search(decoded):
             decoded = _decode_words_in(decoded)
         parts.append(decoded)
+    if isinstance(raw, str) and len(parts) > 1:
+        parts = _spaces_kept(raw, parts, encoded)
     text = "".join(parts) if len(chunks) > 1 else (parts[0] if parts else "")
     # A chunk kept "as it is" may still hold surrogate escapes mixed with real text.
     return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", text).strip())

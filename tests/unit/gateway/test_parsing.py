@@ -21,7 +21,13 @@ from gateway.intake.attachments import (
     safe_filename,
     unpack_tnef,
 )
-from gateway.intake.parsing import detect_charset, html_to_text, parse, to_dict
+from gateway.intake.parsing import (
+    decode_header_value,
+    detect_charset,
+    html_to_text,
+    parse,
+    to_dict,
+)
 
 UK = "Доброго дня! У нашому будинку по вулиці Шевченка вже третій тиждень немає гарячої води. Прошу вжити заходів."
 RU = "Здравствуйте! В нашем доме уже третью неделю нет горячей воды, просим принять меры."
@@ -531,3 +537,23 @@ def test_utf8_mailbox_after_an_encoded_display_name() -> None:
     assert p.from_addr is not None
     assert (p.from_addr.name, p.from_addr.email) == ("Оксана Гнатюк", "оксана@пошта.укр")
     assert p.subject == "Не працює ліфт з 1 грудня"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Python's folder puts a plain word after an encoded word on the next line.
+        (
+            "RE: [A-2026-000001] =?utf-8?b?0JfQstC10YDQvdC10L3QvdGPOiDQtNC+?=\r\n"
+            " 23.12.2026 =?utf-8?b?4oCUINCf0YDQvtGC0ZbQutCw0ZQg0LTQsNGF?=",
+            "RE: [A-2026-000001] Звернення: до 23.12.2026 — Протікає дах",
+        ),
+        ("Re: =?utf-8?b?0JfQstC10YDQvdC10L3QvdGP?= x", "Re: Звернення x"),
+        # Between two encoded words the space goes (RFC 2047 §6.2) ...
+        ("=?utf-8?q?a?= =?utf-8?q?b?=", "ab"),
+        # ... and none is invented where there was none (Outlook's file names).
+        ("=?windows-1251?Q?=C7=E0=FF=E2=E0?=.pdf", "Заява.pdf"),
+    ],
+)
+def test_white_space_beside_encoded_words_is_kept_where_it_was(raw: str, expected: str) -> None:
+    assert decode_header_value(raw) == expected
