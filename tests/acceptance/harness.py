@@ -25,6 +25,8 @@ from typing import Any
 
 import gwtest
 
+DIGEST_KIND = "admin/held_digest"
+
 
 @dataclass(frozen=True)
 class Letter:
@@ -50,6 +52,12 @@ class Letter:
             name = part.get_filename() or ""
             out[name] = part.get_payload(decode=True) or b""
         return out
+
+    @property
+    def kind(self) -> str:
+        """Which letter of ours it is (`citizen/ack`, ...), from our loop marker header."""
+        m = re.search(r"kind=(\S+)", str(self.msg["X-Appeal-Gateway"] or ""))
+        return m.group(1) if m else ""
 
     @property
     def reg_no(self) -> str:
@@ -99,17 +107,22 @@ class Gateway:
             out.extend(Letter(r, m.data, msg) for r in m.rcpt_tos)
         return out
 
+    def _stream(self) -> list[Letter]:
+        # The admin's digest comes when the scheduler ticks, not in answer to a letter a
+        # test sent: it is read with `wait_digest`, never counted here.
+        return [lt for lt in self.letters() if lt.kind != DIGEST_KIND]
+
     def wait_letters(self, count: int, timeout: float = 30.0) -> list[Letter]:
         """The next `count` letters sent after the ones already taken by this method."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            got = self.letters()[self._seen :]
+            got = self._stream()[self._seen :]
             if len(got) >= count:
                 self._seen += count
                 return got[:count]
             time.sleep(0.05)
         raise AssertionError(
-            f"expected {count} new letter(s), got {len(self.letters()) - self._seen}; log tail:\n"
+            f"expected {count} new letter(s), got {len(self._stream()) - self._seen}; log tail:\n"
             + self.log.read_text(errors="replace")[-3000:]
         )
 
@@ -117,6 +130,21 @@ class Gateway:
         """Every appeal in this gateway's database lacking a characteristic of the
         Classifier or its source (or, once finished, its result): `reg_no: what` lines."""
         return missing_characteristics(self.tmp / "var" / "appeals.db")
+
+    def digests(self) -> list[Letter]:
+        return [lt for lt in self.letters() if lt.kind == DIGEST_KIND]
+
+    def wait_digest(self, needle: str, timeout: float = 60.0) -> Letter:
+        """The first digest to the admin whose text contains `needle`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for lt in self.digests():
+                if needle in lt.text:
+                    return lt
+            time.sleep(0.1)
+        raise AssertionError(
+            f"no digest mentioning {needle!r} in {timeout} s ({len(self.digests())} digests)"
+        )
 
     def cli(self, *args: str) -> str:
         env = {"APPEALS_TOKEN_KEY": "e2e-key", "PYTHONPATH": str(gwtest.REPO), "PATH": "/usr/bin"}
@@ -167,6 +195,27 @@ def missing_characteristics(db: Path) -> list[str]:
         if state in RESULT_STATES and (not result or sources.get("result") not in SOURCES):
             problems.append(f"{reg_no}: {state} without a result and its source")
     return problems
+
+
+@contextmanager
+def running_gateway(tmp: Path, **patch: Any) -> Iterator[Gateway]:
+    """A capture relay and an `appeals run` whose settings are patched by section."""
+    from aiosmtpd.controller import Controller
+    from conftest import CaptureRelay
+
+    relay = CaptureRelay("127.0.0.1", gwtest.free_port())
+    controller = Controller(relay, hostname=relay.host, port=relay.port)
+    controller.start()
+    gw = Gateway(tmp, relay, **patch)
+    try:
+        yield gw.start()
+        problems = gw.uncharacterised()
+        assert not problems, "appeals without a characteristic or its source:\n" + "\n".join(
+            problems
+        )
+    finally:
+        gw.stop()
+        controller.stop()
 
 
 def by_rcpt(letters: list[Letter]) -> dict[str, Letter]:
