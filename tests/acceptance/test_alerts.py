@@ -11,16 +11,13 @@ ticker runs once at start; the test ticks with `appeals tick`, as cron would."""
 
 from __future__ import annotations
 
-import base64
 import json
-import quopri
-import textwrap
 import time
 from collections.abc import Iterator
-from email.header import Header
 from pathlib import Path
 
 import pytest
+from clients import enc, gmail_android_reply, outlook_desktop, owa_reply, thunderbird_reply
 from gwtest import wait_for
 from harness import Gateway, Letter, by_rcpt, running_gateway
 
@@ -48,18 +45,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         yield gw
 
 
-def b64(data: bytes) -> str:
-    return "\n".join(textwrap.wrap(base64.b64encode(data).decode(), 76))
-
-
-def enc(value: str, charset: str = "utf-8") -> str:
-    return value if value.isascii() else Header(value, charset).encode()
-
-
-def qp(text: str, charset: str = "utf-8") -> str:
-    return quopri.encodestring(text.encode(charset)).decode("ascii")
-
-
 def held(gateway: Gateway) -> list[dict]:
     return json.loads(gateway.cli("holding-pen", "list", "--json"))
 
@@ -73,121 +58,23 @@ PROBLEMS = {
 
 
 def outlook_desktop_appeal(gateway: Gateway, n: int) -> tuple[Letter, Letter]:
-    """Outlook 2016 on Windows: multipart/alternative, the plain part quoted-printable, the
-    HTML part Word's (MsoNormal paragraphs, the o:p namespace)."""
     text = (
-        f"Доброго дня!\r\n\r\n{PROBLEMS[n]}\r\n\r\nЗ повагою,\r\n"
-        "Тарас Бойчук\r\nм. Луцьк, вул. Винниченка, 12, кв. 44\r\n"
+        f"Доброго дня!\n\n{PROBLEMS[n]}\n\nЗ повагою,\n"
+        "Тарас Бойчук\nм. Луцьк, вул. Винниченка, 12, кв. 44"
     )
-    html = (
-        '<html xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:'
-        'office:office" xmlns:w="urn:schemas-microsoft-com:office:word"><head>'
-        '<meta http-equiv=Content-Type content="text/html; charset=utf-8">'
-        '<meta name=Generator content="Microsoft Word 15 (filtered medium)">'
-        '<style><!--p.MsoNormal{margin:0cm;font-size:11.0pt;font-family:"Calibri",'
-        'sans-serif;}--></style></head><body lang=UK link="#0563C1"><div class=WordSection1>'
-        "<p class=MsoNormal>Доброго дня!<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p>"
-        f"</p><p class=MsoNormal>{PROBLEMS[n]}<o:p></o:p></p>"
-        "<p class=MsoNormal>З повагою,<br>Тарас Бойчук<br>м. Луцьк, вул. Винниченка, 12, "
-        "кв. 44<o:p></o:p></p></div></body></html>"
+    raw = outlook_desktop(
+        CITIZEN, "Тарас Бойчук", "zhkg@council.example", "Немає світла в під'їзді", text, n
     )
-    boundary = "----=_NextPart_000_0011_01DB4A1C.6B1E9E70"
-    raw = f"""From: {enc("Тарас Бойчук")} <{CITIZEN}>
-To: <zhkg@council.example>
-Subject: {enc("Немає світла в під'їзді")}
-Date: Thu, 3 Dec 2026 11:02:17 +0200
-Message-ID: <00{n}101db4a0b$a6c3d470$f44b7d50$@outlook.com>
-MIME-Version: 1.0
-Content-Type: multipart/alternative;
-\tboundary="{boundary}"
-X-Mailer: Microsoft Outlook 16.0
-Thread-Index: AdtKC6Zw8x1bT7n0QkK3m0u5Yd2Ihw==
-Content-Language: uk
-
-This is a multipart message in MIME format.
-
---{boundary}
-Content-Type: text/plain;
-\tcharset="utf-8"
-Content-Transfer-Encoding: quoted-printable
-
-{qp(text)}
---{boundary}
-Content-Type: text/html;
-\tcharset="utf-8"
-Content-Transfer-Encoding: quoted-printable
-
-{qp(html)}
---{boundary}--
-"""
     gateway.send(raw, CITIZEN, ["zhkg@council.example"])
     out = by_rcpt(gateway.wait_letters(2))
     return out[CITIZEN], out[STAFF]
-
-
-def owa_answer(fwd: Letter, sender: str, name: str, answer: str) -> str:
-    """Outlook on the web (Exchange Online): HTML only in a multipart/alternative with a
-    plain part, the quoted forward under `divRplyFwdMsg`, X-MS-Exchange headers."""
-    plain = (
-        f"{answer}\r\n\r\n{name}\r\n\r\n________________________________\r\n"
-        "Від: Звернення громадян <appeals@council.example>\r\n"
-        "Надіслано: 3 грудня 2026 р. 11:05\r\n"
-        f"Тема: {fwd.subject}\r\n\r\n{fwd.text}"
-    )
-    html = (
-        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
-        '<style type="text/css" style="display:none;"> P {margin-top:0;margin-bottom:0;} '
-        '</style></head><body dir="ltr"><div class="elementToProof" style="font-family: '
-        f'Aptos, sans-serif; font-size: 12pt;">{answer}</div><div class="elementToProof">'
-        f'{name}</div><div id="appendonsend"></div><hr style="display:inline-block;width:98%"'
-        ' tabindex="-1"><div id="divRplyFwdMsg" dir="ltr"><font face="Calibri, sans-serif" '
-        'style="font-size:11pt"><b>Від:</b> Звернення громадян &lt;appeals@council.example'
-        f"&gt;</font></div><div>{fwd.text}</div></body></html>"
-    )
-    boundary = "_000_DB9PR03MB7324A1B2C3D4E5F6A7B8C9D0E1F2A3B4DB9PR03MB7324eurp_"
-    return f"""From: {enc(name)} <{sender}>
-To: "{fwd.msg["Reply-To"]}" <{fwd.msg["Reply-To"]}>
-Subject: {enc("RE: " + fwd.subject)}
-Thread-Topic: {enc(fwd.subject)}
-Thread-Index: AQHbRa1Yk0v3m2ZQ8kK9c1Lr0mE7Aw==
-Date: Thu, 3 Dec 2026 09:31:02 +0000
-Message-ID: <DB9PR03MB7324B8F0D1E2A3C4B5D6E7F8A9B0C1D2@DB9PR03MB7324.eurprd03.prod.outlook.com>
-References: {fwd.msg["Message-ID"]}
-In-Reply-To: {fwd.msg["Message-ID"]}
-Accept-Language: uk-UA, en-US
-Content-Language: uk-UA
-X-MS-Has-Attach:
-X-MS-TNEF-Correlator:
-msip_labels:
-x-ms-exchange-messagesentrepresentingtype: 1
-x-ms-publictraffictype: Email
-x-ms-traffictypediagnostic: DB9PR03MB7324:EE_|AS8PR03MB6838:EE_
-x-originating-ip: [193.93.216.40]
-Content-Type: multipart/alternative;
-\tboundary="{boundary}"
-MIME-Version: 1.0
-
---{boundary}
-Content-Type: text/plain; charset="utf-8"
-Content-Transfer-Encoding: base64
-
-{b64(plain.encode())}
-
---{boundary}
-Content-Type: text/html; charset="utf-8"
-Content-Transfer-Encoding: base64
-
-{b64(html.encode())}
-
---{boundary}--
-"""
 
 
 def test_a_held_staff_answer_is_explained_to_its_council_writer(gateway: Gateway) -> None:
     ack, fwd = outlook_desktop_appeal(gateway, 1)
     assert "освітлення" in fwd.text
     gateway.send(
-        owa_answer(fwd, PERSONAL, "Іван Петренко", "Електрика замінить лампи до п'ятниці."),
+        owa_reply(fwd, PERSONAL, "Іван Петренко", "Електрика замінить лампи до п'ятниці."),
         PERSONAL,
         [str(fwd.msg["Reply-To"])],
     )
@@ -199,37 +86,6 @@ def test_a_held_staff_answer_is_explained_to_its_council_writer(gateway: Gateway
     assert any(h["reason"] == "unknown-sender" for h in held(gateway))
     # Nothing went to the citizen: the answer waits for a person.
     assert [lt.kind for lt in gateway.letters() if lt.rcpt == CITIZEN] == ["citizen/ack"]
-
-
-def gmail_android_forgery(fwd: Letter) -> str:
-    """Gmail for Android: multipart/alternative, `<div dir="auto">`, the forward quoted."""
-    text = "Питання вирішено, звернення закрите.\r\n"
-    html = f'<div dir="auto">{text.strip()}</div><br><div class="gmail_quote"></div>'
-    boundary = "000000000000b7c1e50628a4d3f1"
-    return f"""MIME-Version: 1.0
-From: {enc("ЖКГ Луцьк")} <{FORGER}>
-Date: Thu, 3 Dec 2026 11:40:12 +0200
-Message-ID: <CAH7kQz0aJm2X1r9Lw8Tn5bP4cV6dF3sG7hK2jN8mQ1pR5tU9vW@mail.gmail.com>
-Subject: {enc("Re: " + fwd.subject)}
-To: {fwd.msg["Reply-To"]}
-In-Reply-To: {fwd.msg["Message-ID"]}
-References: {fwd.msg["Message-ID"]}
-Content-Type: multipart/alternative; boundary="{boundary}"
-
---{boundary}
-Content-Type: text/plain; charset="UTF-8"
-Content-Transfer-Encoding: base64
-
-{b64(text.encode())}
-
---{boundary}
-Content-Type: text/html; charset="UTF-8"
-Content-Transfer-Encoding: base64
-
-{b64(html.encode())}
-
---{boundary}--
-"""
 
 
 def meta_ua_request() -> bytes:
@@ -252,41 +108,20 @@ def meta_ua_request() -> bytes:
     ).encode("ascii") + body.encode("cp1251")
 
 
-def thunderbird_reply_to_the_citizens_address(ack: Letter) -> str:
-    """Thunderbird: format=flowed plain text, the attribution line, "> " quotes."""
-    quoted = "\n".join(("> " + ln).rstrip() for ln in ack.text.splitlines())
-    return f"""Message-ID: <5c2e1a47-91b3-4c0e-8f6d-2a7b9e3d1f40@council.example>
-Date: Thu, 3 Dec 2026 12:20:41 +0200
-MIME-Version: 1.0
-User-Agent: Mozilla Thunderbird
-Subject: {enc("Re: " + ack.subject)}
-To: {ack.msg["Reply-To"]}
-References: {ack.msg["Message-ID"]}
-In-Reply-To: {ack.msg["Message-ID"]}
-Content-Language: uk
-From: {enc("Департамент ЖКГ")} <{STAFF}>
-Content-Type: text/plain; charset=UTF-8; format=flowed
-Content-Transfer-Encoding: 8bit
-
-Лампи замінено.
-
-03.12.2026 11:02, Звернення громадян пише:
-{quoted}
-"""
-
-
 def test_the_forger_gets_nothing_the_crash_is_logged_whole_and_the_admin_gets_a_digest(
     gateway: Gateway,
 ) -> None:
     ack, fwd = outlook_desktop_appeal(gateway, 2)
     sent_before = len(gateway.letters())
     # 1. An outsider answering as the department: held, and no letter back to them.
-    gateway.send(gmail_android_forgery(fwd), FORGER, [str(fwd.msg["Reply-To"])])
+    forgery = gmail_android_reply(fwd, FORGER, "ЖКГ Луцьк", "Питання вирішено, звернення закрите.")
+    gateway.send(forgery, FORGER, [str(fwd.msg["Reply-To"])])
     # 2. A request that crashes every attempt (the broken site template): held as crash.
     gateway.send(meta_ua_request(), REQUESTER, ["info-request@council.example"])
     # 3. The department answering the citizen's address instead of the forward: held, and
     # the department is told to answer the forward.
-    gateway.send(thunderbird_reply_to_the_citizens_address(ack), STAFF, [str(ack.msg["Reply-To"])])
+    wrong = thunderbird_reply(ack, STAFF, "Департамент ЖКГ", "Лампи замінено.")
+    gateway.send(wrong, STAFF, [str(ack.msg["Reply-To"])])
     (told,) = gateway.wait_letters(1)
     assert (told.rcpt, told.kind) == (STAFF, "department/answer_held")
     assert "адресу з листа заявника" in told.text
