@@ -143,7 +143,7 @@ def test_outlook_scan_interim_extend_and_a_signed_final_answer(gateway: Gateway)
     (followup,) = gateway.wait_letters(1)
     assert (followup.rcpt, followup.kind) == (ZHKG, "department/followup")
     assert "вода тече вже й до четвертого" in followup.text
-    assert "Надіслано з iPhone" not in followup.text
+    assert "о 12:10 Звернення громадян" not in followup.text  # the quoted letter stays behind
 
     # `#extend` from Outlook desktop; the citizen asks back from Gmail on Android.
     extend = owa_reply(fwd, ZHKG, "Ірина Мельник", "#extend 15 потрібен висновок підрядника", 22)
