@@ -24,7 +24,9 @@ def appeal(gateway: Gateway, n: int, problem: str) -> tuple[Letter, Letter]:
         ["transport@council.example"],
     )
     out = by_rcpt(gateway.wait_letters(2))
-    return out["oleh.boiko@gmail.com"], out["transport-staff@council.example"]
+    ack, fwd = out["oleh.boiko@gmail.com"], out["transport-staff@council.example"]
+    assert (ack.kind, fwd.kind) == ("citizen/ack", "department/assigned")
+    return ack, fwd
 
 
 def forged_answer(ack: Letter, from_: str, reply_to: str = "") -> str:
@@ -50,7 +52,11 @@ def test_the_citizens_address_is_not_the_departments(gateway: Gateway) -> None:
     wait_for(lambda: "department-via-citizen-token" in gateway.cli("holding-pen", "list"), 30)
     show = gateway.cli("appeal", "show", ack.reg_no)
     assert "closed" not in show and "forwarded_external" not in show
-    # Nothing went to the outside address or to the citizen.
+    # Nothing went to the outside address or to the citizen. The department's own
+    # mailbox, whose name the letter took, is told that "its" answer was held.
+    (told,) = gateway.wait_letters(1)
+    assert (told.rcpt, told.kind) == ("transport-staff@council.example", "department/answer_held")
+    assert ack.reg_no in told.subject
     assert not [lt for lt in gateway.letters() if lt.rcpt == "someone@evil.example"]
 
 
