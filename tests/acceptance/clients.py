@@ -50,6 +50,24 @@ def _files(boundary: str, files: Sequence[File], rfc2231: bool = False) -> str:
     return out
 
 
+def _alternative(
+    boundary: str, plain: str, html: str, *, charset: str = "utf-8", cte: str = "base64"
+) -> str:
+    """A multipart/alternative body: the plain part, then the HTML, in one encoding."""
+
+    def body(text: str) -> str:
+        return b64(text) + "\n" if cte == "base64" else qp(text)
+
+    return (
+        "".join(
+            f'--{boundary}\nContent-Type: text/{sub}; charset="{charset}"\n'
+            f"Content-Transfer-Encoding: {cte}\n\n{body(text)}\n"
+            for sub, text in (("plain", plain), ("html", html))
+        )
+        + f"--{boundary}--\n"
+    )
+
+
 def outlook_desktop(
     sender: str, name: str, to: str, subject: str, text: str, n: int, files: Sequence[File] = ()
 ) -> str:
@@ -153,20 +171,7 @@ Content-Type: multipart/alternative;
 \tboundary="{boundary}"
 MIME-Version: 1.0
 
---{boundary}
-Content-Type: text/plain; charset="utf-8"
-Content-Transfer-Encoding: base64
-
-{b64(plain)}
-
---{boundary}
-Content-Type: text/html; charset="utf-8"
-Content-Transfer-Encoding: base64
-
-{b64(html)}
-
---{boundary}--
-"""
+{_alternative(boundary, plain, html)}"""
 
 
 def owa_related(
@@ -334,20 +339,7 @@ In-Reply-To: {to.msg["Message-ID"]}
 References: {to.msg["Message-ID"]}
 Content-Type: multipart/alternative; boundary="{boundary}"
 
---{boundary}
-Content-Type: text/plain; charset="UTF-8"
-Content-Transfer-Encoding: base64
-
-{b64(plain)}
-
---{boundary}
-Content-Type: text/html; charset="UTF-8"
-Content-Transfer-Encoding: base64
-
-{b64(html)}
-
---{boundary}--
-"""
+{_alternative(boundary, plain, html, charset="UTF-8")}"""
 
 
 def gmail_web(
@@ -357,20 +349,7 @@ def gmail_web(
     html = '<div dir="ltr">' + text.replace("\n", "<br>") + "</div>"
     alt = "0000000000009a8b7c6d5e4f3a2" + mid[-1]
     mixed = "0000000000009a8b7c6d5e4f3a3" + mid[-1]
-    alternative = f"""--{alt}
-Content-Type: text/plain; charset="UTF-8"
-Content-Transfer-Encoding: base64
-
-{b64(text)}
-
---{alt}
-Content-Type: text/html; charset="UTF-8"
-Content-Transfer-Encoding: base64
-
-{b64(html)}
-
---{alt}--
-"""
+    alternative = f"""{_alternative(alt, text, html, charset="UTF-8")}"""
     head = f"""MIME-Version: 1.0
 Date: Thu, 3 Dec 2026 09:41:12 +0200
 Message-ID: <{mid}@mail.gmail.com>
@@ -504,18 +483,7 @@ X-Mailer: FREEMAIL
 MIME-Version: 1.0
 Content-Type: multipart/alternative; boundary="{boundary}"
 
---{boundary}
-Content-Type: text/plain; charset="utf-8"
-Content-Transfer-Encoding: quoted-printable
-
-{qp(text)}
---{boundary}
-Content-Type: text/html; charset="utf-8"
-Content-Transfer-Encoding: quoted-printable
-
-{qp(html)}
---{boundary}--
-"""
+{_alternative(boundary, text, html, cte="quoted-printable")}"""
 
 
 def ukrnet_reply(to: Any, sender: str, text: str, n: int, name: str = "") -> str:
