@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -77,12 +78,12 @@ def _sender_and_subject(app: App, inbound_id: int, envelope_sender: str) -> tupl
     return sender, parsed.subject or ""
 
 
-def _held_item(row: InboundMessage, reg_no: str | None) -> dict[str, Any]:
+def _held_item(row: InboundMessage, reg_no: str | None, tz: ZoneInfo) -> dict[str, Any]:
     guesses = (row.info or {}).get("guesses") or []
     reg = reg_no or (guesses[0] if guesses else None)
     return {
         "id": row.id,
-        "received": row.received_at.strftime("%d.%m.%Y %H:%M UTC"),
+        "received": row.received_at.astimezone(tz).strftime("%d.%m.%Y %H:%M"),
         "sender": row.mail_from or "",  # until the message itself is read
         "subject": "",
         "reason": row.reason or "",
@@ -153,7 +154,8 @@ def send_digest(app: App) -> DigestResult:
                 )
             )
         }
-        held_items = [_held_item(r, reg_nos.get(r.appeal_id)) for r in held]
+        tz = ZoneInfo(app.settings.deadlines.timezone)
+        held_items = [_held_item(r, reg_nos.get(r.appeal_id), tz) for r in held]
         failed_items = [_failed_item(r, reg_nos.get(r.appeal_id)) for r in failed]
         held_ids = [r.id for r in held]
         failed_ids = [r.id for r in failed]
@@ -172,7 +174,7 @@ def send_digest(app: App) -> DigestResult:
                 "failed": failed_items,
                 "more_held": max(more_held, 0),
                 "more_failed": max(more_failed, 0),
-                "since": last.strftime("%d.%m.%Y %H:%M UTC") if last is not None else "",
+                "since": last.astimezone(tz).strftime("%d.%m.%Y %H:%M") if last else "",
             },
             appeal_id=None,
             language=app.settings.instance.default_language,
