@@ -131,6 +131,11 @@ class Gateway:
         Classifier or its source (or, once finished, its result): `reg_no: what` lines."""
         return missing_characteristics(self.tmp / "var" / "appeals.db")
 
+    def unread(self) -> list[Letter]:
+        """Letters sent that no test has taken with `wait_letters`: a letter the gateway
+        sent that the tests did not expect (left for the module's end to report)."""
+        return self._stream()[self._seen :]
+
     def digests(self) -> list[Letter]:
         return [lt for lt in self.letters() if lt.kind == DIGEST_KIND]
 
@@ -213,6 +218,11 @@ def running_gateway(tmp: Path, **patch: Any) -> Iterator[Gateway]:
         assert not problems, "appeals without a characteristic or its source:\n" + "\n".join(
             problems
         )
+        # Every letter the gateway sent was expected by some test (a stray one would be
+        # taken by the next test's wait_letters for one of its own).
+        time.sleep(0.5)
+        stray = [(lt.rcpt, lt.kind) for lt in gw.unread()]
+        assert not stray, f"letters no test expected: {stray}"
     finally:
         gw.stop()
         controller.stop()
