@@ -56,7 +56,7 @@ class Letter:
     @property
     def kind(self) -> str:
         """Which letter of ours it is (`citizen/ack`, ...), from our loop marker header."""
-        m = re.search(r"kind=(\S+)", str(self.msg["X-Appeal-Gateway"] or ""))
+        m = re.search(r"kind=([^;\s]+)", str(self.msg["X-Appeal-Gateway"] or ""))
         return m.group(1) if m else ""
 
     @property
@@ -204,7 +204,10 @@ def missing_characteristics(db: Path) -> list[str]:
 
 @contextmanager
 def running_gateway(tmp: Path, **patch: Any) -> Iterator[Gateway]:
-    """A capture relay and an `appeals run` whose settings are patched by section."""
+    """`appeals run` with its own capture relay; `patch` changes whole settings sections'
+    keys (as `Gateway` does). The module fixture `gateway` is this with no patch. At the
+    end every appeal must carry its characteristics and every letter sent must have been
+    taken by a test."""
     from aiosmtpd.controller import Controller
     from conftest import CaptureRelay
 
@@ -232,21 +235,3 @@ def by_rcpt(letters: list[Letter]) -> dict[str, Letter]:
     out = {lt.rcpt: lt for lt in letters}
     assert len(out) == len(letters), [lt.rcpt for lt in letters]
     return out
-
-
-@contextmanager
-def running_gateway(tmp: Path, **patch: Any) -> Iterator[Gateway]:
-    """`appeals run` with its own capture relay; `patch` changes whole settings sections'
-    keys (as `Gateway` does). The module fixture `gateway` is this with no patch."""
-    from aiosmtpd.controller import Controller
-    from conftest import CaptureRelay
-
-    relay = CaptureRelay("127.0.0.1", gwtest.free_port())
-    controller = Controller(relay, hostname=relay.host, port=relay.port)
-    controller.start()
-    gw = Gateway(tmp, relay, **patch).start()
-    try:
-        yield gw
-    finally:
-        gw.stop()
-        controller.stop()
