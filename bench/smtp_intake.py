@@ -83,6 +83,11 @@ def _settings_dict(var_dir: Path) -> dict[str, Any]:
     smtp = data.setdefault("smtp_server", {})
     smtp["host"] = "127.0.0.1"
     smtp["port"] = 0
+    # Every bench client is one address: lift the per-client limits (not what is measured).
+    smtp["max_connections"] = 100_000
+    smtp["max_connections_per_client"] = 100_000
+    smtp["connections_per_client_per_minute"] = 1_000_000
+    smtp["messages_per_client_per_minute"] = 1_000_000
     data.setdefault("classifier", {})["train_on_first_run"] = False
     # One intake address that surely exists, whatever the shipped departments are.
     data["departments"] = [
@@ -139,21 +144,35 @@ class PerMessageCommitter:
 
 
 async def _per_message_main(app: Any, conn: Connection) -> None:
-    from gateway.intake.smtp_server import IntakeHandler, make_acceptor, start_server
+    from gateway.intake.smtp_server import ClientGate, IntakeHandler, make_acceptor, start_server
+    from gateway.runner import listener_limits
 
     s = app.settings
+    gate = ClientGate(_bench_limits(listener_limits(s)))
     handler = IntakeHandler(
         PerMessageCommitter(app.ingest()),  # type: ignore[arg-type]
         make_acceptor(s.accepted_recipients(), s.outbound.reply_domain),
+        gate,
     )
     server = await start_server(
-        handler,
-        s.smtp_server.host,
-        s.smtp_server.port,
-        hostname=s.smtp_server.hostname,
-        data_size_limit=s.smtp_server.max_message_size,
+        handler, s.smtp_server.host, s.smtp_server.port, hostname=s.smtp_server.hostname, gate=gate
     )
     await _until_sigterm(server, conn)
+
+
+def _bench_limits(limits: Any) -> Any:
+    """The listener's limits with the per-client ones lifted: every bench client is one
+    address, and the bench measures throughput, not the limits."""
+    import dataclasses
+
+    many = 1_000_000
+    return dataclasses.replace(
+        limits,
+        max_connections=many,
+        max_connections_per_client=many,
+        connections_per_client_per_minute=many,
+        messages_per_client_per_minute=many,
+    )
 
 
 class BareHandler:
@@ -164,14 +183,14 @@ class BareHandler:
 
 
 async def _bare_main(conn: Connection) -> None:
-    from gateway.intake.smtp_server import start_server
+    from gateway.intake.smtp_server import ClientGate, ListenerLimits, start_server
 
     server = await start_server(
-        BareHandler(),  # type: ignore[arg-type]
+        BareHandler(),
         "127.0.0.1",
         0,
         hostname="appeals.council.example",
-        data_size_limit=25 * 1024 * 1024,
+        gate=ClientGate(_bench_limits(ListenerLimits())),
     )
     await _until_sigterm(server, conn)
 

@@ -19,7 +19,16 @@ from gateway.app import App
 from gateway.errors import SettingsError
 from gateway.intake.committer import GroupCommitter
 from gateway.intake.intake_process import ProcessCommitter
-from gateway.intake.smtp_server import IntakeHandler, bound_port, make_acceptor, start_server
+from gateway.intake.smtp_server import (
+    ClientGate,
+    IntakeHandler,
+    ListenerLimits,
+    bound_port,
+    make_acceptor,
+    start_server,
+    tls_context,
+)
+from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +111,22 @@ def start_imap_pollers(app: App, stop: threading.Event) -> list[threading.Thread
     return threads
 
 
+def listener_limits(s: Settings) -> ListenerLimits:
+    """[smtp_server] as the listener's limits."""
+    c = s.smtp_server
+    return ListenerLimits(
+        max_message_size=c.max_message_size,
+        max_recipients=c.max_recipients,
+        max_connections=c.max_connections,
+        max_connections_per_client=c.max_connections_per_client,
+        connections_per_client_per_minute=c.connections_per_client_per_minute,
+        messages_per_client_per_minute=c.messages_per_client_per_minute,
+        command_timeout_seconds=c.command_timeout_seconds,
+        data_timeout_seconds=c.data_timeout_seconds,
+        require_starttls=c.require_starttls,
+    )
+
+
 async def serve(
     app: App,
     roles: set[str],
@@ -129,15 +154,18 @@ async def serve(
         else:
             committer = GroupCommitter(ingest, s.smtp_server.max_batch)
         await committer.start()
+        gate = ClientGate(listener_limits(s))
         handler = IntakeHandler(
-            committer, make_acceptor(s.accepted_recipients(), s.outbound.reply_domain)
+            committer, make_acceptor(s.accepted_recipients(), s.outbound.reply_domain), gate
         )
+        cert, key = s.smtp_server.tls_cert_file, s.smtp_server.tls_key_file
         server = await start_server(
             handler,
             s.smtp_server.host,
             s.smtp_server.port,
             hostname=s.smtp_server.hostname,
-            data_size_limit=s.smtp_server.max_message_size,
+            gate=gate,
+            tls=tls_context(s.path(cert), s.path(key)) if cert and key else None,
         )
         port = bound_port(server)
     if ready is not None:

@@ -54,6 +54,25 @@ class SmtpServerSettings(Section):
     hostname: str = "appeals.council.example"
     max_message_size: int = Field(25 * 1024 * 1024, ge=1024)
     max_batch: int = Field(64, ge=1, le=1000)
+    # RFC 5321 §4.5.3.1.8: a server must take at least 100 recipients of one message.
+    max_recipients: int = Field(100, ge=1)
+    max_connections: int = Field(100, ge=1)
+    max_connections_per_client: int = Field(10, ge=1)
+    connections_per_client_per_minute: int = Field(60, ge=1)
+    messages_per_client_per_minute: int = Field(60, ge=1)
+    command_timeout_seconds: float = Field(30, gt=0, le=600)
+    data_timeout_seconds: float = Field(120, gt=0, le=3600)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    require_starttls: bool = False
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> SmtpServerSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_cert_file and tls_key_file: give both or neither")
+        if self.require_starttls and self.tls_cert_file is None:
+            raise ValueError("require_starttls: needs tls_cert_file and tls_key_file")
+        return self
 
 
 class OutboundSettings(Section):
