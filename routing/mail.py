@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: none
+# belongs in a one-line value, and CR or LF in a header value would start a new header.
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def repair_surrogates(text: str) -> str:
@@ -27,6 +30,14 @@ def repair_surrogates(text: str) -> str:
     if not _SURROGATE.search(text):
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def one_line(text: str) -> str:
+    """A display name or subject from mail as one line of text: every control character
+    or line break becomes a space and runs of white space become one. What a hostile
+    sender hides there ("Ivan\\r\\nBcc: x@evil.example", the same as an encoded word) can
+    then never become a header of a letter that quotes it."""
+    return " ".join(_BREAKS.sub(" ", text).split())
 
 
 @dataclass(frozen=True)

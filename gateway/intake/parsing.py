@@ -46,7 +46,14 @@ from gateway.intake.attachments import (
     unpack_tnef,
 )
 from routing.htmltext import html_to_text
-from routing.mail import Address, AttachmentInfo, ForwardedMessage, ParsedMail, repair_surrogates
+from routing.mail import (
+    Address,
+    AttachmentInfo,
+    ForwardedMessage,
+    ParsedMail,
+    one_line,
+    repair_surrogates,
+)
 
 _CANDIDATES = ("utf-8", "cp1251", "koi8-u", "koi8-r")
 _CYR = re.compile(r"[а-яіїєґё]", re.I)
@@ -210,18 +217,33 @@ def _decode_word(word: str) -> str:
     return decode_bytes(data, charset)[0] if isinstance(data, bytes) else str(data)
 
 
-def _decode_words_in(text: str) -> str:
+def _as_phrase(text: str) -> str:
+    """Decoded encoded-word text as an RFC 5322 quoted string, on one line."""
+    escaped = one_line(text).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _decode_words_in(text: str, phrases: bool = False) -> str:
     """Encoded words inside text that is already Unicode: the header mixed raw 8-bit with
     RFC 2047, as UTF-8 mailboxes (RFC 6532) come after an encoded display name
     ("=?UTF-8?B?...?= <оксана@пошта.укр>"). The stdlib would escape the raw part with
     raw-unicode-escape, so each encoded word is decoded on its own here."""
     pieces = _ENCODED_WORD.split(text)
     out: list[str] = []
+    run: list[str] = []  # decoded words of one run of adjacent encoded words
     for i, piece in enumerate(pieces):
         if i % 2:
-            out.append(_decode_word(piece))
+            run.append(_decode_word(piece))
         elif not (0 < i < len(pieces) - 1 and not piece.strip()):
-            out.append(piece)  # white space between two encoded words is dropped (§6.2)
+            # White space between two encoded words is dropped (§6.2): a run ends here.
+            if run:
+                joined = "".join(run)
+                out.append(_as_phrase(joined) if phrases else joined)
+                run = []
+            out.append(piece)
+    if run:
+        joined = "".join(run)
+        out.append(_as_phrase(joined) if phrases else joined)
     return "".join(out)
 
 
@@ -251,13 +273,17 @@ def _spaces_kept(raw: str, parts: list[str], encoded: list[bool]) -> list[str]:
     return out
 
 
-def decode_header_value(value: Any) -> str:
-    """RFC 2047 encoded words, raw 8-bit headers (any charset) and plain ASCII alike."""
+def decode_header_value(value: Any, phrases: bool = False) -> str:
+    """RFC 2047 encoded words, raw 8-bit headers (any charset) and plain ASCII alike.
+
+    `phrases`: each run of encoded words becomes a quoted string, for address headers,
+    where an encoded word can only be a display name (see `_addresses`)."""
     if value is None:
         return ""
     raw = value if isinstance(value, Header) else str(value)
     if isinstance(raw, str) and not raw.isascii() and _ENCODED_WORD.search(raw):
-        return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", _decode_words_in(raw)).strip())
+        text = _decode_words_in(raw, phrases)
+        return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", text).strip())
     parts = []
     try:
         # A Header holding raw 8-bit bytes decodes to (bytes, "unknown-8bit") chunks.
@@ -276,7 +302,9 @@ def decode_header_value(value: Any) -> str:
                 continue
         decoded = decode_bytes(chunk, cs)[0]
         if cs == "unknown-8bit" and _ENCODED_WORD.search(decoded):
-            decoded = _decode_words_in(decoded)
+            decoded = _decode_words_in(decoded, phrases)
+        elif phrases and cs not in (None, "unknown-8bit"):
+            decoded = _as_phrase(decoded)  # an encoded word
         parts.append(decoded)
     if isinstance(raw, str) and len(parts) > 1:
         parts = _spaces_kept(raw, parts, encoded)
@@ -285,13 +313,21 @@ def decode_header_value(value: Any) -> str:
     return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", text).strip())
 
 
-def _addresses(values: list[str]) -> tuple[Address, ...]:
+def _addresses(values: list[Any]) -> tuple[Address, ...]:
+    """The mailboxes of address headers, as they arrived (raw, not yet decoded).
+
+    An encoded word is only ever text of a display name (RFC 2047 §5), so each one is
+    decoded into a quoted string before the list is split into mailboxes. Decoded as plain
+    text, a display name could spell ",", "<", ":" or CR LF in an encoded word
+    ("=?utf-8?q?x@evil.example=2C?= <ivan@...>") and smuggle in another address that
+    acknowledgements would go to. Names become one line (`routing.mail.one_line`)."""
     out = []
-    for name, addr in getaddresses([decode_header_value(v) for v in values]):
+    for name, addr in getaddresses([decode_header_value(v, phrases=True) for v in values]):
         addr = addr.strip().strip("<>")
-        if "@" in addr and " " not in addr:
+        if "@" in addr and " " not in addr and one_line(addr) == addr:
             local, domain = addr.rsplit("@", 1)
-            out.append(Address(name=name.strip().strip('"'), email=f"{local}@{domain.lower()}"))
+            text = one_line(name).strip('"').strip()
+            out.append(Address(name=text, email=f"{local}@{domain.lower()}"))
     return tuple(out)
 
 
@@ -518,8 +554,10 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
     # Top-level headers straight from the bytes: raw 8-bit header values survive there as
     # surrogate escapes, which decode_header_value turns into the right charset.
     headers: dict[str, list[str]] = {}
+    raw_headers: dict[str, list[Any]] = {}  # address headers: decoded as phrases, below
     for k, v in BytesHeaderParser(policy=policy.compat32).parsebytes(bytes(raw)).items():
         headers.setdefault(k.lower(), []).append(decode_header_value(v))
+        raw_headers.setdefault(k.lower(), []).append(v)
 
     got = _Collector(names, depth)
     # The top-level part is the letter itself even when it is an attached message type.
@@ -588,10 +626,10 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
             date = parsedate_to_datetime(headers["date"][0])
         except (TypeError, ValueError, IndexError):
             defects.append("unreadable Date header")
-    froms = _addresses(headers.get("from", []))
+    froms = _addresses(raw_headers.get("from", []))
     if not froms and headers.get("from"):
         defects.append("From header has no usable address")
-    reply_tos = _addresses(headers.get("reply-to", []))
+    reply_tos = _addresses(raw_headers.get("reply-to", []))
 
     def ids(name: str) -> tuple[str, ...]:
         return tuple(re.findall(r"<[^<>\s]+>", " ".join(headers.get(name, []))))
@@ -604,9 +642,9 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
         references=ids("references"),
         from_addr=froms[0] if froms else None,
         reply_to=reply_tos[0] if reply_tos else None,
-        to=_addresses(headers.get("to", [])),
-        cc=_addresses(headers.get("cc", [])),
-        subject=(headers.get("subject") or [""])[0],
+        to=_addresses(raw_headers.get("to", [])),
+        cc=_addresses(raw_headers.get("cc", [])),
+        subject=one_line((headers.get("subject") or [""])[0]),
         date=date,
         headers={repair_surrogates(k): tuple(v) for k, v in headers.items()},
         content_type=repair_surrogates(msg.get_content_type()),

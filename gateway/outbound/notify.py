@@ -16,12 +16,20 @@ Headers on everything we send:
   valid one that comes back is discarded, a copied or invented one decides nothing;
 - a `Reply-To` carrying the appeal's unforgeable token, so a plain Reply comes back here;
 - `In-Reply-To`/`References` to keep the conversation threaded in mail clients.
+No header is ever built from text with a line break or control character in it: subjects
+are put on one line (`routing.mail.one_line`, which also undoes what an encoded word in the
+citizen's subject decoded to), recipients must each be one plain address
+(`email.headerregistry.Address`), and `build_message` refuses anything else
+(`HeaderInjection`), so a citizen's name or subject can never add a header or a recipient.
+HTML templates (`*.html.j2`, when a site adds one) are rendered with autoescape on, and
+make the letter multipart/alternative with the text version first.
 The envelope sender is a VERP-style address (`bounces+<id>@<reply domain>`): a bounce
 names the exact message it is about even when it quotes nothing.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +37,7 @@ from datetime import timedelta
 from email import encoders
 from email.charset import QP, Charset
 from email.header import Header
+from email.headerregistry import Address
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -45,6 +54,7 @@ from sqlalchemy.orm import Session
 from gateway.outbound.addresses import header_form
 from gateway.rawstore import RawStore
 from models import OutboundMessage
+from routing.mail import one_line
 from routing.ports import AttachmentRef, Clock
 from routing.tokens import ReplyAddressCodec
 
@@ -55,6 +65,37 @@ _WIRE = compat32.clone(linesep="\r\n")
 AUDIENCES = ("citizen", "department", "admin")
 # Headers that hold bare addresses only (ours: no display names).
 _ADDRESS_HEADERS = frozenset({"to", "cc"})
+# What may never be in a header value we write: a line break would start a new header.
+_UNSAFE = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
+
+
+class HeaderInjection(ValueError):
+    """A header value that would change the message's headers (a line break, a second
+    address): refused, never sent."""
+
+
+def plain_address(address: str) -> bool:
+    """True when `address` is exactly one mailbox address and nothing more (no display
+    name, no list, no line break). A UTF-8 local part (RFC 6532) is checked in its shape:
+    the stdlib's parser takes ASCII only, so each non-ASCII letter stands in as "x"."""
+    if not address or _UNSAFE.search(address) or any(c.isspace() for c in address):
+        return False
+    shape = "".join(c if c.isascii() else "x" for c in address)
+    try:
+        parsed = Address(addr_spec=shape)
+    except (ValueError, IndexError):
+        return False
+    return parsed.addr_spec == shape and bool(parsed.username) and bool(parsed.domain)
+
+
+def check_header(name: str, value: str) -> None:
+    """Raise HeaderInjection unless `value` is safe as the value of header `name`."""
+    if _UNSAFE.search(value) or _UNSAFE.search(name) or ":" in name:
+        raise HeaderInjection(f"{name}: a line break or control character in the value")
+    if name.lower() in _ADDRESS_HEADERS:
+        for address in value.split(", "):
+            if not plain_address(address):
+                raise HeaderInjection(f"{name}: not a single plain address")
 
 
 class Renderer:
@@ -70,17 +111,31 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.default_language = default_language
+        self._missing: set[str] = set()
 
     def render(self, kind: str, language: str, context: Mapping[str, Any]) -> tuple[str, str]:
         lang = language if self._exists(f"{language}/{kind}.txt.j2") else self.default_language
         subject = self.env.get_template(f"{lang}/{kind}.subject.j2").render(context)
         body = self.env.get_template(f"{lang}/{kind}.txt.j2").render(context)
-        return " ".join(subject.split()), body
+        return one_line(subject), body
+
+    def render_html(self, kind: str, language: str, context: Mapping[str, Any]) -> str | None:
+        """The HTML version of a letter, when a template for it exists (none is shipped;
+        a site may add `<lang>/<kind>.html.j2`). Autoescaped: a citizen's `<script>` is
+        text in it, never markup."""
+        lang = language if self._exists(f"{language}/{kind}.txt.j2") else self.default_language
+        name = f"{lang}/{kind}.html.j2"
+        return self.env.get_template(name).render(context) if self._exists(name) else None
 
     def _exists(self, name: str) -> bool:
+        if name in self._missing:
+            return False
         try:
             self.env.get_template(name)
         except jinja2.TemplateNotFound:
+            # Remembered: jinja caches the templates it found, not the ones it did not,
+            # and every letter asks for its (usually absent) HTML version.
+            self._missing.add(name)
             return False
         return True
 
@@ -98,7 +153,10 @@ class OutboundConfig:
 
 
 def build_message(
-    headers: Mapping[str, str], body: str, attachments: Sequence[tuple[str, str, bytes]]
+    headers: Mapping[str, str],
+    body: str,
+    attachments: Sequence[tuple[str, str, bytes]],
+    html: str | None = None,
 ) -> bytes:
     """An RFC 5322 message with CRLF line ends.
 
@@ -108,7 +166,13 @@ def build_message(
     """
     # The stdlib takes a Charset object here (it is how quoted-printable is chosen);
     # typeshed only admits a charset name.
-    text = MIMEText(body, "plain", _QP_UTF8)  # type: ignore[arg-type]
+    text: Message = MIMEText(body, "plain", _QP_UTF8)  # type: ignore[arg-type]
+    if html is not None:
+        # RFC 2046 §5.1.4: the richest version last; clients show the last they can.
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(text)
+        alternative.attach(MIMEText(html, "html", _QP_UTF8))  # type: ignore[arg-type]
+        text = alternative
     if attachments:
         msg: Message = MIMEMultipart("mixed")
         msg.attach(text)
@@ -130,6 +194,7 @@ def build_message(
         msg = text
     lines = []
     for name, value in headers.items():
+        check_header(name, value)
         # Non-ASCII values become RFC 2047 encoded words, folded by the Header class;
         # ASCII values go in as they are (ours are short and need no folding). An address
         # cannot be an encoded word (RFC 2047 §5): a UTF-8 mailbox stays UTF-8 (RFC 6532),
@@ -173,7 +238,9 @@ class Notifier:
         automatic: bool = True,
     ) -> str | None:
         now = self.clock.now()
-        recipients = [a.strip() for a in to if a and a.strip()]
+        # Only plain addresses: a "recipient" with a line break or a list in it came from
+        # a hostile header and would add recipients (see the module docstring).
+        recipients = [a.strip() for a in to if a and plain_address(a.strip())]
         audience = kind.split("/", 1)[0]
         # The loop cap guards against automatic exchanges with outsiders; mail to our own
         # departments and admins (reminders, digests) is bounded by the plan instead.
@@ -182,6 +249,7 @@ class Notifier:
         if not recipients:
             return None
         subject, body = self.renderer.render(kind, language, context)
+        html = self.renderer.render_html(kind, language, context)
         unique = secrets.token_hex(10)
         message_id = f"<{unique}@{self.config.message_id_domain}>"
         headers = {
@@ -215,6 +283,7 @@ class Notifier:
                 (att.filename, att.content_type, self.rawstore.get(att.sha256))
                 for att in attachments
             ],
+            html,
         )
         envelope_from = (
             f"{self.config.bounce_local}{self.config.plus_delimiter}{unique}"
