@@ -24,7 +24,13 @@ from gateway.clock import SystemClock
 from gateway.errors import SettingsError
 from gateway.intake.ingest import Ingest
 from gateway.outbound.notify import Notifier, OutboundConfig, Renderer
-from gateway.outbound.transport import DirectoryTransport, MailTransport, SmtpTransport
+from gateway.outbound.transport import (
+    DirectoryTransport,
+    DkimSigner,
+    MailTransport,
+    SigningTransport,
+    SmtpTransport,
+)
 from gateway.rawstore import RawStore
 from gateway.settings import Settings
 from models import CalendarOverride, Department
@@ -253,6 +259,14 @@ def build_app(
             )
         else:
             transport = DirectoryTransport(s.outbox_dir)
+    dkim_settings = s.outbound.dkim
+    if dkim_settings.key_file is not None:
+        transport = SigningTransport(
+            transport,
+            DkimSigner.from_file(
+                dkim_settings.selector, dkim_settings.domain, s.path(dkim_settings.key_file)
+            ),
+        )
     if classifier is None:
         classifier = _classifier_loader(s)
     return App(

@@ -75,6 +75,20 @@ class SmtpServerSettings(Section):
         return self
 
 
+class DkimSettings(Section):
+    """[outbound.dkim]: signing what the gateway sends (RFC 6376)."""
+
+    selector: str = ""
+    domain: str = ""
+    key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> DkimSettings:
+        if self.key_file is not None and not (self.selector and self.domain):
+            raise ValueError("selector and domain: needed with key_file")
+        return self
+
+
 class OutboundSettings(Section):
     relay_host: str = ""  # empty: write .eml files to outbox_dir instead of sending
     relay_port: int = 587
@@ -92,6 +106,20 @@ class OutboundSettings(Section):
     retry_for_hours: float = Field(48, gt=0)
     first_retry_seconds: int = Field(60, ge=1)
     max_per_recipient_per_day: int = Field(20, ge=1)
+    dkim: DkimSettings = DkimSettings()
+
+    @model_validator(mode="after")
+    def _dkim_aligned(self) -> OutboundSettings:
+        # DMARC (RFC 7489 §3.1.1, relaxed alignment): the signing domain must be the From
+        # domain or a parent of it, or the signature proves nothing to receivers.
+        d = self.dkim.domain.lower()
+        domain = self.from_address.rpartition("@")[2].lower()
+        if self.dkim.key_file is not None and not (domain == d or domain.endswith("." + d)):
+            raise ValueError(
+                f"dkim.domain: {self.dkim.domain} is not the domain of from_address "
+                f"({domain}) or a parent of it; DMARC alignment would fail"
+            )
+        return self
 
     @field_validator("from_name")
     @classmethod
