@@ -42,6 +42,7 @@ from routing.departments import RoutingConfig
 from routing.held_answers import AlertConfig
 from routing.numbering import RegistrationConfig
 from routing.ports import Clock
+from routing.retention import RetentionRules
 from routing.screening import ScreeningContext
 from routing.tokens import PreviousKey, ReplyAddressCodec
 from routing.trust import TrustConfig
@@ -82,6 +83,14 @@ class App:
     def notifier(self, session: Session) -> Notifier:
         return Notifier(
             session, self.renderer, self.outbound, self.codec, self.rawstore, self.clock
+        )
+
+    def retention_rules(self) -> RetentionRules:
+        r = self.settings.retention
+        return RetentionRules(
+            raw_mail_days=r.raw_mail_days,
+            attachments_days=r.attachments_days,
+            personal_fields_days=r.personal_fields_days,
         )
 
     def pipeline_config(self) -> PipelineConfig:

@@ -328,6 +328,21 @@ def cmd_tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from gateway.commands import privacy
+
+    print(privacy.describe(privacy.purge(_app(args, require_secrets=False))))
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    from gateway.commands import privacy
+
+    app = _app(args, require_secrets=False)
+    print(privacy.describe(privacy.erase(app, args.citizen, args.actor)))
+    return 0
+
+
 def cmd_settings_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     print(json.dumps(redacted(settings), ensure_ascii=False, indent=2, default=str))
@@ -397,6 +412,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="consider anonymous, repeated and incomplete appeals, so each goes the whole way",
     )
     sp.add_argument("--json", action="store_true")
+    add("purge", cmd_purge, "erase personal data past the [retention] periods; keep statistics")
+    sp = add("erase", cmd_erase, "erase a citizen's personal data on their request")
+    sp.add_argument("--citizen", required=True, metavar="ADDRESS", help="the citizen's e-mail")
+    sp.add_argument("--actor", default="admin")
     sp = add("status", cmd_status, "counts by state, queues, failures")
     sp.add_argument("--json", action="store_true")
     sp = add("requeue", cmd_requeue, "put a held message back into the pipeline")

@@ -17,7 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.errors import SettingsError
 from routing.attachments import AttachmentLimits
@@ -310,7 +318,14 @@ class TrustSettings(Section):
 
 
 class RetentionSettings(Section):
-    raw_days: int = Field(1095, ge=1)  # 3 years; personal data kept only to consider appeals
+    """[retention]: days each kind of personal data is kept (routing.retention)."""
+
+    # `raw_days` is the key's earlier name, still read.
+    raw_mail_days: int = Field(
+        1095, ge=1, validation_alias=AliasChoices("raw_mail_days", "raw_days")
+    )
+    attachments_days: int = Field(1095, ge=1)
+    personal_fields_days: int = Field(1825, ge=1)
 
 
 class Settings(Section):

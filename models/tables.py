@@ -181,6 +181,8 @@ class Appeal(Base):
     result_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # characteristic (or "result") -> where its value came from: rule | model | staff | default
     characteristic_sources: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=dict)
+    # Personal fields, text and files erased (routing.retention): the register row stays.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 
@@ -230,6 +232,7 @@ class Attachment(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     inside: Mapped[str | None] = mapped_column(String(512))
     unpacked_from: Mapped[str | None] = mapped_column(String(512))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # bytes and names erased
 
 
 class AppealEvent(Base):

@@ -117,22 +117,22 @@ def test_digest_department_gets_one_message(make_app: Any) -> None:
 
 
 def test_retention_erases_old_raw_mail_but_keeps_the_record(make_app: Any) -> None:
-    from gateway.scheduler import purge_raw
+    from gateway.scheduler import purge_personal_data
     from models import InboundMessage
 
     clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
-    app = make_app({"retention": {"raw_days": 30}}, clock=clock)
+    app = make_app({"retention": {"raw_mail_days": 30}}, clock=clock)
     _appeal(app)
     with app.sessions() as s:
         sha = s.scalars(select(InboundMessage.raw_sha256)).one()
-    assert purge_raw(app) == 0 and app.rawstore.exists(sha)
+    assert purge_personal_data(app).inbound == 0 and app.rawstore.exists(sha)
     clock.advance(days=31)
-    assert purge_raw(app) == 1
+    assert purge_personal_data(app).inbound == 1
     assert not app.rawstore.exists(sha)
     with app.sessions() as s:
         row = s.scalars(select(InboundMessage)).one()
         assert row.erased_at is not None and row.state == "processed"
-    assert purge_raw(app) == 0
+    assert purge_personal_data(app).inbound == 0
 
 
 def _recorded(app: Any) -> dict[str, bool]:
