@@ -73,8 +73,11 @@ def configure(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # mail.log of aiosmtpd logs envelope addresses at INFO; keep it to warnings.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # mail.log of aiosmtpd logs envelope addresses at INFO (and message lines at DEBUG),
+    # mail-parser the names of attached files at DEBUG: keep them to warnings, whatever
+    # the level (tests/acceptance/test_personal_data.py runs at DEBUG).
+    for name in ("mail.log", "mailparser"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     # The attachment readers log what they met inside files (names, property values) at
     # every level up to ERROR; a failure is recorded as a defect of the message instead.
     for name in ("tnefparse", "extract_msg", "RTFDE", "olefile"):
