@@ -24,10 +24,9 @@ import dkim
 import pytest
 from aiosmtpd.controller import Controller
 from conftest import CaptureRelay
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from gwtest import REPO, free_port, wait_for
 from harness import Gateway, Letter
+from probes import dkim_key
 
 STAFF = "zhkg-staff@council.example"
 SELECTOR = "gw"
@@ -217,19 +216,7 @@ Content-Transfer-Encoding: 8bit
 @pytest.fixture(scope="module")
 def signed_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, bytes]]:
     tmp = Path(tmp_path_factory.mktemp("gwlogs"))
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    key_file = tmp / "dkim.private"
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+    key_file, record = dkim_key(tmp)
     relay = CaptureRelay("127.0.0.1", free_port())
     controller = Controller(relay, hostname=relay.host, port=relay.port)
     controller.start()

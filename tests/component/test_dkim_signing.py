@@ -4,39 +4,20 @@ public key (served by an injected DNS function); a changed message no longer ver
 
 from __future__ import annotations
 
-import base64
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from gwtest import wait_for
+from probes import dkim_key
 
 from gateway.errors import SettingsError
 from gateway.outbound.transport import DirectoryTransport, SmtpTransport
 
 SELECTOR = "gw2026"
 DOMAIN = "council.example"
-
-
-def make_key(tmp: Path) -> tuple[Path, bytes]:
-    """An RSA key file (PKCS#1 PEM) and the TXT record that publishes its public half."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    path = tmp / "dkim.private"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    der = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
 
 
 def dns_for(record: bytes) -> Any:
@@ -69,7 +50,7 @@ def test_letters_through_the_relay_are_signed_and_verify(
 ) -> None:
     import smtplib
 
-    key_file, record = make_key(tmp_path)
+    key_file, record = dkim_key(tmp_path)
     app = make_app(
         dkim_patch(key_file),
         transport=SmtpTransport(capture_relay.host, capture_relay.port, starttls=False),
@@ -90,7 +71,7 @@ def test_letters_through_the_relay_are_signed_and_verify(
 def test_outbox_files_are_signed_too(make_app: Any, run_gateway: Any, tmp_path: Path) -> None:
     import smtplib
 
-    key_file, record = make_key(tmp_path)
+    key_file, record = dkim_key(tmp_path)
     out = tmp_path / "outbox"
     gw = run_gateway(make_app(dkim_patch(key_file), transport=DirectoryTransport(out)))
     with smtplib.SMTP("127.0.0.1", gw.port) as smtp:
@@ -122,7 +103,7 @@ def test_a_bad_key_or_a_misaligned_domain_stops_the_start(
     bad.write_bytes(b"-----BEGIN RSA PRIVATE KEY-----\nnotakey\n-----END RSA PRIVATE KEY-----\n")
     with pytest.raises(SettingsError, match=r"dkim\.key_file"):
         make_app(dkim_patch(bad))
-    key_file, _ = make_key(tmp_path)
+    key_file, _ = dkim_key(tmp_path)
     with pytest.raises(SettingsError, match="DMARC alignment"):
         make_settings(
             {

@@ -4,17 +4,16 @@ attempts, and STARTTLS with a certificate made here (required, or offered)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import select
 import smtplib
 import socket
-import ssl
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gwtest import wait_for
+from probes import client_context, closed_by_peer, read_reply, self_signed
 from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
@@ -34,32 +33,6 @@ def letter(n: int = 0) -> bytes:
         "Content-Transfer-Encoding: 8bit\r\n\r\n"
         "Прошу відновити водопостачання у будинку на вул. Лесі Українки, 7.\r\n"
     ).encode()
-
-
-def read_reply(sock: socket.socket, timeout: float = 10.0) -> bytes:
-    """One complete SMTP reply (all its lines), or what came before the peer closed."""
-    sock.settimeout(timeout)
-    buf = b""
-    while True:
-        chunk = sock.recv(4096)
-        if not chunk:
-            return buf
-        buf += chunk
-        lines = buf.split(b"\r\n")
-        if len(lines) > 1 and any(len(x) >= 4 and x[3:4] == b" " for x in lines[:-1]):
-            return buf
-
-
-def closed_by_peer(sock: socket.socket, timeout: float) -> bool:
-    sock.settimeout(timeout)
-    try:
-        while sock.recv(4096):
-            pass
-    except (ConnectionResetError, BrokenPipeError):
-        return True
-    except TimeoutError:
-        return False
-    return True
 
 
 LIMITS = {
@@ -234,7 +207,7 @@ def test_oversize_while_streaming_gets_552_before_the_body_ends(listener: Any) -
             except (BrokenPipeError, ConnectionResetError):
                 break
             sent += len(line) * 8
-            r, _, _ = select.select([sock], [], [], 0)
+            r, _, _ = select.select([sock], [], [], 0.02)  # a client on a real link
             if r:
                 reply = sock.recv(4096)
                 break
@@ -299,53 +272,6 @@ def test_open_relay_attempts_get_550_and_nothing_is_stored(listener: Any, rcpt: 
 
 
 # -- STARTTLS -------------------------------------------------------------------------
-def self_signed(tmp: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 made here with `cryptography`."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "appeals.council.example")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("appeals.council.example"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp / "cert.pem", tmp / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
-
-
-def client_context(cert_file: Path) -> ssl.SSLContext:
-    ctx = ssl.create_default_context(cafile=str(cert_file))
-    ctx.check_hostname = False  # the certificate names 127.0.0.1 as an IP SAN
-    return ctx
 
 
 @pytest.fixture
