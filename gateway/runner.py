@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import ssl
 import threading
 from collections.abc import Callable
 
@@ -124,7 +125,21 @@ def listener_limits(s: Settings) -> ListenerLimits:
         command_timeout_seconds=c.command_timeout_seconds,
         data_timeout_seconds=c.data_timeout_seconds,
         require_starttls=c.require_starttls,
+        trusted_clients=frozenset(c.trusted_clients),
     )
+
+
+def listener_tls(s: Settings) -> ssl.SSLContext | None:
+    """The STARTTLS context of [smtp_server], or None; a bad file stops the start."""
+    cert, key = s.smtp_server.tls_cert_file, s.smtp_server.tls_key_file
+    if cert is None or key is None:
+        return None
+    try:
+        return tls_context(s.path(cert), s.path(key))
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingsError(
+            f"smtp_server.tls_cert_file / tls_key_file: cannot load {cert}, {key}: {exc}"
+        ) from exc
 
 
 async def serve(
@@ -158,14 +173,13 @@ async def serve(
         handler = IntakeHandler(
             committer, make_acceptor(s.accepted_recipients(), s.outbound.reply_domain), gate
         )
-        cert, key = s.smtp_server.tls_cert_file, s.smtp_server.tls_key_file
         server = await start_server(
             handler,
             s.smtp_server.host,
             s.smtp_server.port,
             hostname=s.smtp_server.hostname,
             gate=gate,
-            tls=tls_context(s.path(cert), s.path(key)) if cert and key else None,
+            tls=listener_tls(s),
         )
         port = bound_port(server)
     if ready is not None:

@@ -70,6 +70,7 @@ class SmtpServerSettings(Section):
     messages_per_client_per_minute: int = Field(60, ge=1)
     command_timeout_seconds: float = Field(30, gt=0, le=600)
     data_timeout_seconds: float = Field(120, gt=0, le=3600)
+    trusted_clients: tuple[str, ...] = ()
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     require_starttls: bool = False

@@ -15,7 +15,8 @@ a durable commit.
   IP address, and at most `connections_per_client_per_minute` new ones from one address;
   past a limit the client hears 421 4.7.0 and is disconnected (RFC 5321 §4.2.3: 421 is
   "service not available, closing transmission channel"). `messages_per_client_per_minute`
-  limits MAIL commands from one address (451 4.7.1: try again later).
+  limits MAIL commands from one address (451 4.7.1: try again later). `trusted_clients`
+  (the council's MTA in front of the listener) are held to the total only.
 - Timeouts: a client has `command_timeout_seconds` for each command and
   `data_timeout_seconds` for the whole of DATA; a slow client (slowloris: bytes dribbled,
   or a connection left idle) hears 421 4.4.2 and is disconnected. RFC 5321 §4.5.3.2 asks
@@ -80,6 +81,9 @@ class ListenerLimits:
     command_timeout_seconds: float = 30.0
     data_timeout_seconds: float = 120.0
     require_starttls: bool = False
+    # Addresses exempt from the per-client limits and rates (only the total applies): the
+    # council's own MTA in front of the listener delivers everything from one address.
+    trusted_clients: frozenset[str] = frozenset()
 
 
 class ClientGate:
@@ -105,10 +109,11 @@ class ClientGate:
         lim = self.limits
         if self._total >= lim.max_connections:
             return "Too many connections, try again later"
-        if self._open.get(client, 0) >= lim.max_connections_per_client:
-            return "Too many connections from your address"
-        if not self._take(self._connects, client, lim.connections_per_client_per_minute):
-            return "Too many connections from your address in a minute"
+        if client not in lim.trusted_clients:
+            if self._open.get(client, 0) >= lim.max_connections_per_client:
+                return "Too many connections from your address"
+            if not self._take(self._connects, client, lim.connections_per_client_per_minute):
+                return "Too many connections from your address in a minute"
         self._open[client] = self._open.get(client, 0) + 1
         self._total += 1
         return None
@@ -122,6 +127,8 @@ class ClientGate:
         self._total = max(0, self._total - 1)
 
     def message_allowed(self, client: str) -> bool:
+        if client in self.limits.trusted_clients:
+            return True
         return self._take(self._messages, client, self.limits.messages_per_client_per_minute)
 
     def _take(self, windows: dict[str, deque[float]], client: str, per_minute: int) -> bool:

@@ -323,3 +323,55 @@ def test_tls_settings_need_both_files(make_settings: Any) -> None:
         make_settings({"smtp_server": {"tls_cert_file": "/x/cert.pem"}})
     with pytest.raises(SettingsError, match="require_starttls"):
         make_settings({"smtp_server": {"require_starttls": True}})
+
+
+def test_a_trusted_client_is_held_to_the_total_only(make_app: Any, run_gateway: Any) -> None:
+    """Behind Postfix every delivery comes from 127.0.0.1: the per-client limit (4) and the
+    rate (2 a minute) do not apply to it, the total (6) still does."""
+    gw = run_gateway(
+        make_app(
+            {
+                "smtp_server": {
+                    **LIMITS,
+                    "connections_per_client_per_minute": 2,
+                    "trusted_clients": ["127.0.0.1"],
+                }
+            }
+        ),
+        {"smtp"},
+    )
+    socks = [socket.create_connection(("127.0.0.1", gw.port)) for _ in range(6)]
+    try:
+        assert [read_reply(s)[:3] for s in socks] == [b"220"] * 6
+        with socket.create_connection(("127.0.0.1", gw.port)) as extra:
+            assert read_reply(extra).startswith(b"421 4.7.0")
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_noop_flood_does_not_hold_the_connection(listener: Any) -> None:
+    """NOOP resets the command timer, so its number per session is limited."""
+    with smtplib.SMTP("127.0.0.1", listener.port) as smtp:
+        smtp.ehlo()
+        codes = [smtp.noop()[0] for _ in range(10)]
+        assert codes == [250] * 10
+        assert smtp.noop()[0] == 421
+
+
+def test_an_unreadable_certificate_stops_the_start(make_settings: Any, tmp_path: Path) -> None:
+    from gateway.errors import SettingsError
+    from gateway.runner import listener_tls
+
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    (tmp_path / "key.pem").write_text("not a key")
+    settings = make_settings(
+        {
+            "smtp_server": {
+                "tls_cert_file": str(tmp_path / "cert.pem"),
+                "tls_key_file": str(tmp_path / "key.pem"),
+            }
+        }
+    )
+    with pytest.raises(SettingsError, match="tls_cert_file"):
+        listener_tls(settings)
