@@ -15,7 +15,7 @@ from datetime import datetime
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: none
 # belongs in a one-line value, and CR or LF in a header value would start a new header.
-_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_BREAKS = {c: " " for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
 
 
 def repair_surrogates(text: str) -> str:
@@ -37,7 +37,7 @@ def one_line(text: str) -> str:
     or line break becomes a space and runs of white space become one. What a hostile
     sender hides there ("Ivan\\r\\nBcc: x@evil.example", the same as an encoded word) can
     then never become a header of a letter that quotes it."""
-    return " ".join(_BREAKS.sub(" ", text).split())
+    return " ".join(text.translate(_BREAKS).split())
 
 
 @dataclass(frozen=True)
