@@ -70,7 +70,9 @@ class SmtpServerSettings(Section):
     messages_per_client_per_minute: int = Field(60, ge=1)
     command_timeout_seconds: float = Field(30, gt=0, le=600)
     data_timeout_seconds: float = Field(120, gt=0, le=3600)
-    trusted_clients: tuple[str, ...] = ()
+    # Loopback clients are local processes (the MTA in front, `appeals` tools), not the
+    # remote clients the per-client limits are for.
+    trusted_clients: tuple[str, ...] = ("127.0.0.1", "::1")
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     require_starttls: bool = False

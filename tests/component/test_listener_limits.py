@@ -42,6 +42,7 @@ LIMITS = {
     "max_connections_per_client": 4,
     "command_timeout_seconds": 1.0,
     "data_timeout_seconds": 2.0,
+    "trusted_clients": [],  # the tests' clients are on loopback, trusted by default
 }
 
 
