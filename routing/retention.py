@@ -10,7 +10,7 @@ cases (the Instruction on record-keeping of citizens' appeals, CMU resolution No
 
 What is erased, for a finished appeal past its term (counted from `closed_at`):
 - the appeal's personal fields and content: name, e-mail, postal address, phone, subject,
-  text, and the text fingerprint (a hash of the text);
+  text, the text fingerprint (a hash of the text) and the place the text is about;
 - its attachments' bytes and file names (`attachments_days`, also from `closed_at`);
 - the raw mail of its messages, their envelope sender and parsed details, and the letters
   the gateway sent about it (their bytes, subject and recipients);
@@ -192,6 +192,12 @@ def _erase_appeal(
     appeal.subject = ""
     appeal.text = ""
     appeal.fingerprint = None
+    # The contact extraction's evidence (how each value was found) stays; the place the
+    # text was about goes with the text.
+    flags = dict(appeal.flags or {})
+    if isinstance(flags.get("contacts"), dict):
+        flags["contacts"] = {k: v for k, v in flags["contacts"].items() if k != "location"}
+    appeal.flags = flags
     appeal.erased_at = now
     done.appeals += 1
     for att in session.scalars(
