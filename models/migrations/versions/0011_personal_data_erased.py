@@ -1,7 +1,7 @@
 """appeal, attachment: when their personal data was erased (retention, a citizen's request)
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-04 12:00:00
 """
 
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import models.base
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
