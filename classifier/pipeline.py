@@ -3,7 +3,12 @@
 The shape was chosen on data (bench/classifier_compare.py): a union of word and
 character TF-IDF (the character n-grams absorb typos, inflection and mixed
 Ukrainian/Russian spelling), then a linear classifier. Linear SVMs do not give
-probabilities, so the SVM is wrapped in `CalibratedClassifierCV` (sigmoid).
+probabilities; the default `margin` estimator (classifier.margin.MarginSVC) shifts its
+decision values towards rare topics by one factor tuned on a validation part and turns
+them into a confidence with a softmax whose temperature is fitted there too. The earlier
+`svc` (class-balanced, wrapped in sigmoid `CalibratedClassifierCV`) cost topic macro-F1
+against the plain SVM at twice the training time (bench/topic_compare.py) and stays only
+as an option.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from classifier.context import check_fields, context_tokens, text_part
+from classifier.margin import MarginSVC
 from classifier.normalise import normalise_text
 
 
@@ -32,11 +38,14 @@ class ClassifierParams:
     char_ngram_max: int = 5
     char_min_df: int = 2
     max_features: int | None = 400_000
-    estimator: Literal["svc", "logreg"] = "svc"
-    C: float = 0.5
-    class_weight: Literal["balanced"] | None = "balanced"
+    estimator: Literal["margin", "svc", "logreg"] = "margin"
+    C: float = 1.0
+    class_weight: Literal["balanced"] | None = None
     calibration_cv: int = 3
     top_k: int = 3
+    # The `margin` estimator's prior shift (classifier.margin): the largest beta tried on
+    # its validation part (11 steps from 0); 0 turns it off.
+    prior_shift_max: float = 0.2
     # Share of the data held out (stratified) to fill the card's evaluation
     # figures before the final fit on everything; 0 disables it.
     holdout_fraction: float = 0.2
@@ -137,8 +146,16 @@ def build_pipeline(
     `calibration_cv` overrides `params.calibration_cv` when the smallest class is
     too small for that many folds (the trainer decides).
     """
-    if params.estimator == "logreg":
-        clf: Any = LogisticRegression(
+    clf: Any
+    if params.estimator == "margin":
+        clf = MarginSVC(
+            C=params.C,
+            alphas=(1.0,) if params.class_weight == "balanced" else (0.0,),
+            prior_shifts=tuple(float(b) for b in np.linspace(0, params.prior_shift_max, 11)),
+            random_state=random_state,
+        )
+    elif params.estimator == "logreg":
+        clf = LogisticRegression(
             C=params.C, class_weight=params.class_weight, max_iter=2000, random_state=random_state
         )
     elif params.estimator == "svc":

@@ -49,6 +49,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "classifier.context.text_part",
         "classifier.context.context_tokens",
         "classifier.pipeline.CompactTfidfVectorizer",
+        "classifier.margin.MarginSVC",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
     }

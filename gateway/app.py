@@ -44,6 +44,7 @@ from routing.numbering import RegistrationConfig
 from routing.ports import Clock
 from routing.retention import RetentionRules
 from routing.screening import ScreeningContext
+from routing.streets import AddressResolver, load_register
 from routing.tokens import PreviousKey, ReplyAddressCodec
 from routing.trust import TrustConfig
 
@@ -145,6 +146,8 @@ class App:
                 department_by_intake=intake,
                 districts=tuple(s.routing.districts),
                 info_request_code=info_office,
+                resolver=self._resolver(),
+                min_district_confidence=s.routing.min_district_confidence,
             ),
             screening=ScreeningContext(
                 our_addresses=frozenset(ours),
@@ -184,6 +187,15 @@ class App:
                 every=timedelta(minutes=s.alerts.staff_every_minutes),
             ),
         )
+
+    def _resolver(self) -> AddressResolver | None:
+        """The council's street register from settings, read when the pipeline is built
+        (a malformed export fails there, not on the first letter)."""
+        path = self.settings.street_register
+        if path is None:
+            return None
+        districts = tuple(self.settings.routing.districts)
+        return AddressResolver(load_register(path, districts), districts)
 
     def pipeline_deps(self) -> PipelineDeps:
         return PipelineDeps(

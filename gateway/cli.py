@@ -256,6 +256,8 @@ def cmd_appeal(args: argparse.Namespace) -> int:
         error = admin.set_characteristic(
             app, args.reg_no, args.field, " ".join(args.value), args.actor
         )
+    elif args.appeal_command == "set-district":
+        error = admin.set_district(app, args.reg_no, args.district, args.actor)
     else:
         error = admin.set_topic(app, args.reg_no, args.topic, args.actor)
     if error:
@@ -435,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = pens.add_parser("discard", help="discard a held message, with a reason")
     sp.add_argument("id", type=int)
     sp.add_argument("reason", nargs="+")
-    ap = add("appeal", cmd_appeal, "one appeal: show, reroute, set, set-topic")
+    ap = add("appeal", cmd_appeal, "one appeal: show, reroute, set, set-topic, set-district")
     aps = ap.add_subparsers(dest="appeal_command", required=True)
     aps.add_parser("show", help="state, dates and history").add_argument("reg_no")
     sp = aps.add_parser("reroute", help="give it to another department (a training label)")
@@ -453,6 +455,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = aps.add_parser("set-topic", help="correct the topic (a training label)")
     sp.add_argument("reg_no")
     sp.add_argument("topic")
+    sp.add_argument("--actor", default="admin")
+    sp = aps.add_parser(
+        "set-district", help="correct the district (the street register learns the address)"
+    )
+    sp.add_argument("reg_no")
+    sp.add_argument("district")
     sp.add_argument("--actor", default="admin")
     cal = add("calendar", cmd_calendar, "extra days off and working days (moved days)")
     cals = cal.add_subparsers(dest="cal_command", required=True)

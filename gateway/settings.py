@@ -180,6 +180,10 @@ class RoutingSettings(Section):
     info_request_addresses: tuple[str, ...] = ()
     general_addresses: tuple[str, ...] = ()
     districts: tuple[str, ...] = ()
+    # The council's street register (CSV: street, kind, aliases, district, from_house,
+    # to_house, parity); relative to the settings file. None: no register.
+    street_register: Path | None = None
+    min_district_confidence: float = Field(0.5, ge=0, le=1)
 
 
 class ClassifierSettings(Section):
@@ -374,6 +378,9 @@ class Settings(Section):
             for topic, code in self.routing.topics.items():
                 if code not in codes:
                     raise ValueError(f"routing.topics.{topic}: unknown department {code!r}")
+        register = self.street_register
+        if register is not None and not register.is_file():
+            raise ValueError(f"routing.street_register: no file {register}")
         addrs: list[str] = []
         for d in self.departments:
             addrs += [a.lower() for a in d.intake_addresses]
@@ -417,6 +424,11 @@ class Settings(Section):
     def outbox_dir(self) -> Path:
         d = self.outbound.outbox_dir
         return self.path(d) if d else self.var_dir / "outbox"
+
+    @property
+    def street_register(self) -> Path | None:
+        p = self.routing.street_register
+        return self.path(p) if p else None
 
     @property
     def raw_dir(self) -> Path:

@@ -17,6 +17,7 @@ from models.tables import (
     RegistrationCounter,
     ReminderSent,
     RoutingRule,
+    StreetObservation,
     TrainingLabel,
 )
 
@@ -37,5 +38,6 @@ __all__ = [
     "RegistrationCounter",
     "ReminderSent",
     "RoutingRule",
+    "StreetObservation",
     "TrainingLabel",
 ]

@@ -373,3 +373,23 @@ class RoutingRule(Base):
     department: Mapped[Department] = relationship()
 
     __table_args__ = (UniqueConstraint("label", "district", name="uq_routing_rule_key"),)
+
+
+class StreetObservation(Base):
+    """A (street, house) -> district pair from an appeal whose district staff confirmed
+    (its final answer came from the department it was routed to) or corrected
+    (`appeals appeal set-district`). The address resolver learns streets the council's
+    register lacks from these (routing.street_learning). One row per appeal: the latest
+    word on it wins."""
+
+    __tablename__ = "street_observation"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    street_key: Mapped[str] = mapped_column(String(200), index=True)  # routing.streets
+    kind: Mapped[str] = mapped_column(String(20))
+    street: Mapped[str] = mapped_column(String(200))
+    house: Mapped[int | None] = mapped_column(Integer)
+    district: Mapped[str] = mapped_column(String(120))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), unique=True)
+    source: Mapped[str] = mapped_column(String(20))  # "confirmed" or "corrected"
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)

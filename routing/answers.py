@@ -49,7 +49,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Appeal, Department, InboundMessage
-from routing import corrections
+from routing import corrections, street_learning
 from routing.attachments import AttachmentLimits, FileDecision, listing, refs, review
 from routing.characteristics import parse_result
 from routing.deadlines import (
@@ -298,6 +298,10 @@ def relay_answer(
                 automatic=False,
             )
         record_answer(member, now, final=final, result=result)
+        if final:
+            # The department the appeal was routed to answered it: its district held, and
+            # the street register learns the address (routing.street_learning).
+            street_learning.confirm(session, member, now)
         event(
             "answer-relayed",
             appeal_id=member.id,

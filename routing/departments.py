@@ -10,7 +10,14 @@
 3. `topic`: otherwise the label in the topic -> department table of settings.
 4. `triage`: anything else (no model, low confidence, a topic with no department) goes to
    the triage department, where a person decides; that decision becomes a training label.
-Every decision carries a short machine-readable reason for the event log.
+
+The district comes from the letter's address (routing.streets, via routing.features
+`appeal_district`). Routing degrades gracefully, and every decision says which `path` made
+it: `district` (a district's own rule, the district found in the letter), `text` (no
+district found, or none needed: the body from the text's label alone, by an any-district
+rule or the topic table), `triage` (nothing sure enough), besides `info-request` and
+`intake-address`. A district found with a confidence under `min_district_confidence` is
+not used. Every decision carries a short machine-readable reason for the event log.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from classifier.types import Prediction
 from routing.learned_rules import learned_department
+from routing.streets import AddressResolver
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,10 @@ class RoutingConfig:
     department_by_intake: Mapping[str, str]  # lower-cased address -> department code
     districts: tuple[str, ...] = ()
     info_request_code: str | None = None  # the public-information office, if there is one
+    # The council's street register and the resolver over it; None: districts are only
+    # recognised where a letter names one as a district ("Шевченківський район").
+    resolver: AddressResolver | None = None
+    min_district_confidence: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,9 @@ class RoutingDecision:
     department_code: str
     rule: str
     reason: str
+    # Which step of the chain decided: "info-request", "intake-address", "district",
+    # "text" or "triage" (recorded on the `routed` event).
+    path: str = "triage"
 
 
 # (label, district or None) -> department code of the applied rule, or None.
@@ -55,11 +70,13 @@ def route(
     kind: str = "appeal",
 ) -> RoutingDecision:
     if kind == "info_request" and cfg.info_request_code is not None:
-        return RoutingDecision(cfg.info_request_code, "info-request", "kind:info_request")
+        return RoutingDecision(
+            cfg.info_request_code, "info-request", "kind:info_request", "info-request"
+        )
     for rcpt in recipients:
         code = cfg.department_by_intake.get(rcpt.lower())
         if code is not None:
-            return RoutingDecision(code, "address", f"address:{rcpt.lower()}")
+            return RoutingDecision(code, "address", f"address:{rcpt.lower()}", "intake-address")
     if prediction is None:
         return RoutingDecision(cfg.triage_code, "triage", "no-model")
     score = f"{prediction.score:.2f}"
@@ -67,26 +84,26 @@ def route(
         return RoutingDecision(
             cfg.triage_code, "triage", f"low-confidence topic:{prediction.label} p={score}"
         )
-    code = learned(prediction.label, district) if learned is not None else None
-    if code is not None:
-        where = district or "any district"
-        return RoutingDecision(code, "learned", f"learned:{prediction.label} in {where} p={score}")
-    code = cfg.topics.get(prediction.label)
+    label = prediction.label
+    anywhere = learned(label, None) if learned is not None else None
+    if district is not None and learned is not None:
+        code = learned(label, district)
+        # The district's own rule decides only where it differs from the label's
+        # any-district rule; where they agree, the text alone would have sent it there.
+        if code is not None and code != anywhere:
+            return RoutingDecision(
+                code, "learned", f"learned:{label} in {district} p={score}", "district"
+            )
+    if anywhere is not None:
+        return RoutingDecision(
+            anywhere, "learned", f"learned:{label} in any district p={score}", "text"
+        )
+    code = cfg.topics.get(label)
     if code is None:
-        return RoutingDecision(cfg.triage_code, "triage", f"unmapped topic:{prediction.label}")
-    return RoutingDecision(code, "topic", f"topic:{prediction.label} p={score}")
-
-
-def find_district(text: str, districts: Sequence[str]) -> str | None:
-    """The first configured district named in the text ("Шевченківський район",
-    "у Шевченківському районі"): matched by stem, so case endings do not matter."""
-    low = text.lower()
-    for name in districts:
-        stem = name.lower().split()[0]
-        stem = stem[:-2] if len(stem) > 6 else stem
-        if stem and stem in low:
-            return name
-    return None
+        return RoutingDecision(cfg.triage_code, "triage", f"unmapped topic:{label}")
+    # A topic the council sends to triage ("other") is a person's decision, not the text's.
+    path = "triage" if code == cfg.triage_code else "text"
+    return RoutingDecision(code, "topic", f"topic:{label} p={score}", path)
 
 
 def decide_route(

@@ -9,9 +9,15 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from classifier.context import Context
-from routing.departments import RoutingConfig, find_district
+from routing.departments import RoutingConfig
 from routing.mail import Envelope, ParsedMail
 from routing.quotes import split_reply
+from routing.streets import (
+    AddressResolver,
+    LearnedStreets,
+    Resolution,
+    StreetRegister,
+)
 
 
 def all_recipients(parsed: ParsedMail, envelope: Envelope) -> list[str]:
@@ -71,9 +77,21 @@ def appeal_text(parsed: ParsedMail) -> tuple[str, str]:
     return body, "\n\n".join(x for x in (text, attached) if x)
 
 
-def appeal_district(address: str | None, text: str, cfg: RoutingConfig) -> str | None:
-    """The configured district the citizen's address or the text names, if any."""
-    return find_district(f"{address or ''}\n{text}", cfg.districts)
+def appeal_district(
+    address: str | None,
+    text: str,
+    cfg: RoutingConfig,
+    learned: LearnedStreets | None = None,
+) -> Resolution:
+    """The district of the citizen's address (or of a street the text names), by the
+    council's street register, then by what history taught (`learned`), then a district
+    the letter names as a district. A resolution under `min_district_confidence` names no
+    district, but keeps how it was reached for the event log."""
+    resolver = cfg.resolver or AddressResolver(StreetRegister(), cfg.districts)
+    found = resolver.resolve(text, address, learned)
+    if found.district is not None and found.confidence < cfg.min_district_confidence:
+        return Resolution(None, found.confidence, f"unsure-{found.how}", found.street, found.house)
+    return found
 
 
 def routing_context(

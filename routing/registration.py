@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from classifier.types import Prediction
 from models import Appeal, Attachment, Department, InboundMessage
-from routing import characteristics, duplicates, requirements
+from routing import characteristics, duplicates, requirements, street_learning
 from routing.attachments import FileDecision, listing, refs, review
 from routing.citizen import CitizenInfo, extract_citizen
 from routing.config import PipelineConfig, PipelineDeps
@@ -45,6 +45,7 @@ from routing.mail import ParsedMail
 from routing.numbering import Kind, allocate_number, detect_kind, is_urgent_request
 from routing.ports import NoticeSink
 from routing.screening import may_auto_reply_to
+from routing.streets import NO_DISTRICT, Resolution
 from routing.views import appeal_view
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ class Placement:
     prediction: Prediction | None
     decision: RoutingDecision
     department: Department
+    found: Resolution = NO_DISTRICT  # how the district was (or was not) found
 
 
 def place(
@@ -120,7 +122,13 @@ def place(
         window_days=cfg.policies.duplicate_window_days,
         mass_threshold=cfg.policies.mass_threshold,
     )
-    district = appeal_district(facts.citizen.address, facts.text, cfg.routing)
+    found = appeal_district(
+        facts.citizen.address,
+        facts.text,
+        cfg.routing,
+        learned=lambda keys: street_learning.observations(session, keys),
+    )
+    district = found.district
     # Classified once the district and the repeat status are known: both are part of what
     # a model trained with context features reads.
     prediction = (
@@ -135,7 +143,7 @@ def place(
     dept = session.scalars(
         select(Department).where(Department.code == decision.department_code)
     ).one()
-    return Placement(repeat, district, prediction, decision, dept)
+    return Placement(repeat, district, prediction, decision, dept, found)
 
 
 def persist(
@@ -359,6 +367,12 @@ def dispose(
         department=dept.code,
         rule=where.decision.rule,
         reason=where.decision.reason,
+        # Which step of the chain decided, and how the district was found (never the
+        # citizen's address itself: the event log is no place for personal data).
+        path=where.decision.path,
+        district=where.district,
+        district_by=where.found.how,
+        district_confidence=where.found.confidence,
     )
     files = listing(facts.files, cfg.attachments)
     not_taken = [f for f in files if not f["forwarded"]]

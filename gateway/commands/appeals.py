@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gateway.app import App
 from models import Appeal, AppealEvent, CalendarOverride, Department
-from routing import corrections
+from routing import corrections, street_learning
 from routing.lifecycle import (
     LifecycleError,
     RerouteRequest,
@@ -131,6 +131,20 @@ def set_characteristic(app: App, reg_no: str, field: str, value: str, actor: str
         if a is None:
             return f"no appeal {reg_no}"
         corrections.apply(s, a, correction, actor=actor, via="console", now=app.clock.now())
+    return None
+
+
+def set_district(app: App, reg_no: str, district: str, actor: str) -> str | None:
+    """`appeals appeal set-district`: the district of the appeal's address, which the
+    street register learns (routing.street_learning)."""
+    known = tuple(app.settings.routing.districts)
+    if known and district not in known:
+        return f"unknown district {district!r}; known: {', '.join(known)}"
+    with app.sessions.begin() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        if a is None:
+            return f"no appeal {reg_no}"
+        street_learning.correct(s, a, district, actor=actor, now=app.clock.now())
     return None
 
 

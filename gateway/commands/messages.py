@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from gateway.app import App
 from gateway.intake.parsing import parse
 from models import Appeal, InboundMessage, MailboxCursor, OutboundMessage
+from routing import street_learning
 from routing.citizen import extract_citizen
 from routing.departments import decide_route
 from routing.features import (
@@ -79,7 +80,15 @@ def check_message(app: App, raw: bytes) -> dict[str, Any]:
         "location": citizen.location,
         "evidence": {k: asdict(e) for k, e in citizen.evidence.items()},
     }
-    district = appeal_district(citizen.address, text, cfg.routing)
+    with app.sessions() as session:
+        found = appeal_district(
+            citizen.address,
+            text,
+            cfg.routing,
+            learned=lambda keys: street_learning.observations(session, keys),
+        )
+    district = found.district
+    report["district"] = {"district": district, "by": found.how, "confidence": found.confidence}
     # A dry run does not look up the citizen's earlier appeals: "repeat" is assumed false.
     context = routing_context(district, None, parsed.date or app.clock.now(), cfg.timezone)
     report["context"] = asdict(context)

@@ -52,6 +52,16 @@ def test_every_settings_key_is_documented_in_the_shipped_file() -> None:
         pytest.param({"registration": {"number_format": "{series}-{seq}"}}, "{year}", id="fmt"),
         pytest.param({"routing": {"min_confidence": 1.5}}, "routing.min_confidence", id="range"),
         pytest.param({"secrets": {"x": "y"}}, "not a settings key", id="reserved"),
+        pytest.param(
+            {"routing": {"street_register": "no-such-streets.csv"}},
+            "routing.street_register: no file",
+            id="street-register-missing",
+        ),
+        pytest.param(
+            {"routing": {"min_district_confidence": -0.1}},
+            "routing.min_district_confidence",
+            id="district-confidence-range",
+        ),
     ],
 )
 def test_bad_settings_name_the_key(data: dict, message: str) -> None:

@@ -63,3 +63,60 @@ def test_every_information_request_goes_to_the_public_information_office(
     assert (d.department_code, d.rule) == ("public-info", "info-request")
     # An appeal on the same address is routed as before.
     assert route(rcpts, pred, cfg).department_code != "public-info"
+
+
+RULES = {("housing", "Залізничний"): "housing_zal", ("roads_transport", None): "transport"}
+
+
+def _learned(label: str, district: str | None) -> str | None:
+    return RULES.get((label, district)) or RULES.get((label, None))
+
+
+@pytest.mark.parametrize(
+    ("rcpts", "pred", "district", "want"),
+    [
+        pytest.param(
+            ["all@c.example"],
+            p("housing", 0.9),
+            "Залізничний",
+            ("housing_zal", "district"),
+            id="district-rule",
+        ),
+        pytest.param(
+            ["all@c.example"], p("housing", 0.9), None, ("housing", "text"), id="no-district"
+        ),
+        pytest.param(
+            ["all@c.example"],
+            p("housing", 0.9),
+            "Галицький",
+            ("housing", "text"),
+            id="district-without-a-rule-of-its-own",
+        ),
+        pytest.param(
+            ["all@c.example"],
+            p("roads_transport", 0.9),
+            "Залізничний",
+            ("transport", "text"),
+            id="any-district-rule-is-the-texts",
+        ),
+        pytest.param(
+            ["all@c.example"],
+            p("housing", 0.2),
+            "Залізничний",
+            ("triage", "triage"),
+            id="unsure-model-even-with-a-district",
+        ),
+        pytest.param(
+            ["zhkg@c.example"],
+            p("roads_transport", 0.9),
+            "Залізничний",
+            ("housing", "intake-address"),
+            id="intake-address",
+        ),
+    ],
+)
+def test_every_decision_names_the_path_that_made_it(
+    rcpts: list[str], pred: Prediction, district: str | None, want: tuple[str, str]
+) -> None:
+    d = route(rcpts, pred, CFG, district=district, learned=_learned)
+    assert (d.department_code, d.path) == want
