@@ -1,7 +1,7 @@
 """street_observation: confirmed or corrected (street, house) -> district pairs
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04 01:40:00
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 
 import models.base
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
