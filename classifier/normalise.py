@@ -20,7 +20,7 @@ What it fixes, and why:
 
 from __future__ import annotations
 
-import re
+import saferegex
 
 _APOSTROPHES = str.maketrans({c: "'" for c in "\u2019\u02bc\u2018`\u00b4\u02b9\u2032\uff07"})
 
@@ -43,15 +43,31 @@ _LATIN_TO_CYRILLIC = str.maketrans(
     }
 )
 
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_LATIN = re.compile(r"[a-z]")
-_MASK = re.compile(r"\b[XХ]{3,}\b")
-_DIGITS = re.compile(r"\d+")
-_SPACES = re.compile(r"\s+")
+# Python's [^\W\d_] (a letter, or a number that is not a digit) spelled for RE2.
+_WORD = saferegex.compile(r"[\p{L}\p{Nl}\p{No}]+(?:'[\p{L}\p{Nl}\p{No}]+)*")
+_CYRILLIC = saferegex.compile(r"[\u0400-\u04ff]")
+_LATIN = saferegex.compile(r"[a-z]")
+# A mask of three or more X (Latin or Cyrillic) standing as a word of its own; RE2's \b
+# is ASCII-only, so the neighbours are checked in _mask.
+_MASK = saferegex.compile(r"[XХ]{3,}")
+_DIGITS = saferegex.compile(r"\d+")
+_SPACES = saferegex.compile(r"\s+")
 
 
-def _fix_word(match: re.Match[str]) -> str:
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _mask(match: saferegex.Match) -> str:
+    text, start, end = match.string, match.start(), match.end()
+    if (start > 0 and _is_word_char(text[start - 1])) or (
+        end < len(text) and _is_word_char(text[end])
+    ):
+        return str(match.group(0))
+    return " xxx "
+
+
+def _fix_word(match: saferegex.Match) -> str:
     word = match.group(0)
     if _LATIN.search(word) and _CYRILLIC.search(word):
         return word.translate(_LATIN_TO_CYRILLIC)
@@ -60,9 +76,9 @@ def _fix_word(match: re.Match[str]) -> str:
 
 def normalise_text(text: str) -> str:
     """Return `text` lower-cased with apostrophes, homoglyphs, masks and digits unified."""
-    text = _MASK.sub(" xxx ", text)
+    text = _MASK.sub(_mask, text)
     text = text.translate(_APOSTROPHES).lower()
     text = text.replace("ё", "е")
     text = _WORD.sub(_fix_word, text)
     text = _DIGITS.sub("0", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())

@@ -14,19 +14,28 @@ of `configure` uses it for every `log.exception` in the process.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import traceback
 from types import TracebackType
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<!\d)(?:\+?38)?0\d{2}[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)")
+import saferegex
+
+_EMAIL = saferegex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = saferegex.compile(r"(?:\+?38)?0\d{2}[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}")
+
+
+def _phone(match: saferegex.Match) -> str:
+    """A phone number, unless it is part of a longer run of digits (an id, a hash)."""
+    text, start, end = match.string, match.start(), match.end()
+    if (start > 0 and text[start - 1].isdigit()) or (end < len(text) and text[end].isdigit()):
+        return str(match.group(0))
+    return "<phone>"
 
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.getMessage()
-        clean = _PHONE.sub("<phone>", _EMAIL.sub("<email>", msg))
+        clean = _PHONE.sub(_phone, _EMAIL.sub("<email>", msg))
         if clean != msg:
             record.msg, record.args = clean, None
         return True

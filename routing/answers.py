@@ -39,7 +39,6 @@ With `replies.relay = "review"`, department answers wait for an admin instead of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -48,6 +47,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import saferegex
 from models import Appeal, Department, InboundMessage
 from routing import corrections, street_learning
 from routing.attachments import AttachmentLimits, FileDecision, listing, refs, review
@@ -74,7 +74,7 @@ from routing.numbering import as_kind
 from routing.ports import NoticeSink
 from routing.quotes import extract_commands, split_reply
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL = saferegex.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)

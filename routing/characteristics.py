@@ -12,9 +12,10 @@ characteristic, its value and where the value came from: "rule" (a rule here), "
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+import saferegex
 
 # Form of receipt (форма надходження). The classifier lists post, e-mail, in person, via
 # another body, web form...; the gateway receives e-mail, directly or forwarded by a body.
@@ -90,8 +91,9 @@ class RegistryConfig:
 # of a breach of the law, which Art. 3 counts as an application too). The cues were
 # written against the development part of bench/data/appeal_types.jsonl
 # (bench/type_model.py prints the held-out figure).
-_B = r"(?<![\w])"
-_COMPLAINT = re.compile(
+# The start of a word (RE2 has no look-behind and an ASCII-only \b).
+_B = r"(?:^|\W)"
+_COMPLAINT = saferegex.compile(
     "|".join(
         (
             # naming it: скарга, скаржуся, поскаржитися, оскаржую, жалоба, жалуюсь
@@ -129,9 +131,9 @@ _COMPLAINT = re.compile(
             _B + r"(?:в\s+грубій\s+формі|зневажлив|принизи|кричал|грубо)",
         )
     ),
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
-_PROPOSAL = re.compile(
+_PROPOSAL = saferegex.compile(
     "|".join(
         (
             _B + r"(?:пропон|запропон|пропозиці|предлага|предложени|предложение|зауваженн)",
@@ -139,12 +141,12 @@ _PROPOSAL = re.compile(
             + r"(?:рекоменд|порад|радж[уy]|раджу|ідея|ідею|идея|маю\s+ідею|є\s+думка|як\s+варіант)",
             _B + r"(?:було\s+б|было\s+бы|буде)\s+(?:\w+\s+){0,1}"
             r"(?:добре|чудово|корисно|доцільно|правильно|непогано|зручно|отлично|хорошо|полезно)",
-            _B + r"(?:варто|чи\s+не\s+варто)\b",
+            _B + r"(?:варто|чи\s+не\s+варто)(?:\W|$)",
             _B + r"(?:доцільн|можна\s+було\s+б|поділитися\s+думкою|as\s+a\s+suggestion)",
             _B + r"(?:propos|suggest)",
         )
     ),
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
 

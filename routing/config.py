@@ -4,10 +4,10 @@ composition root) builds these from it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import saferegex
 from routing.attachments import AttachmentLimits
 from routing.characteristics import RegistryConfig
 from routing.deadlines import WorkCalendar
@@ -61,5 +61,5 @@ class PipelineDeps:
     classify: Classify | None = None  # None: no classifier at all, everything to triage
 
     @property
-    def reg_pattern(self) -> re.Pattern[str]:
+    def reg_pattern(self) -> saferegex.Pattern[str]:
         return reg_number_pattern(self.config.registration)

@@ -24,7 +24,6 @@ due date and the clock, never stored.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -33,6 +32,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+
+import saferegex
 
 Kind = Literal["appeal", "info_request"]
 
@@ -292,40 +293,47 @@ def days_overdue(due_date: date, now: datetime, tz: ZoneInfo) -> int:
 
 # Art. 20: appeals of war veterans, people with disabilities, large families, Chornobyl
 # victims, Heroes of Ukraine ... are considered first. Stable codes for reports.
-_PRIVILEGED: tuple[tuple[str, re.Pattern[str]], ...] = (
+# Word boundaries are spelled (?:^|\W) ... (?:\W|$): RE2's \b is ASCII-only.
+_PRIVILEGED: tuple[tuple[str, saferegex.Pattern[str]], ...] = (
     (
         "hero",
-        re.compile(r"геро[йяю]\w*\s+(?:україни|радянського|соціалістичної)|герой\s+украины", re.I),
+        saferegex.compile(
+            r"геро[йяю]\w*\s+(?:україни|радянського|соціалістичної)|герой\s+украины",
+            saferegex.IGNORECASE,
+        ),
     ),
     (
         "combat_veteran",
-        re.compile(
-            r"\bУБД\b|учасни\w+\s+бойових\s+дій|участни\w+\s+боевых\s+действий|ветеран\w*\s+АТО|"
+        saferegex.compile(
+            r"(?:^|\W)УБД(?:\W|$)|учасни\w+\s+бойових\s+дій|участни\w+\s+боевых\s+действий|ветеран\w*\s+АТО|"
             r"учасни\w+\s+(?:АТО|ООС)|захисни\w+\s+україни|ветеран\w*\s+війни\s+з\s+росією",
-            re.I,
+            saferegex.IGNORECASE,
         ),
     ),
     (
         "war_veteran",
-        re.compile(
+        saferegex.compile(
             r"ветеран\w*\s+(?:другої\s+світової\s+)?війни|ветеран\w*\s+(?:великой\s+отечественной\s+)?войны|"
             r"учасни\w+\s+війни|участни\w+\s+войны",
-            re.I,
+            saferegex.IGNORECASE,
         ),
     ),
     (
         "disability",
-        re.compile(
+        saferegex.compile(
             r"особ\w+\s+з\s+інвалідністю|інвалід\w*\s+(?:[IІ]{1,3}|[123]|першої|другої|третьої)\s*груп|"
-            r"маю\s+інвалідність|\bінвалідн\w+\s+груп|инвалид\w*\s+(?:[IІ]{1,3}|[123]|первой|второй|третьей)\s*групп|"
+            r"маю\s+інвалідність|(?:^|\W)інвалідн\w+\s+груп|инвалид\w*\s+(?:[IІ]{1,3}|[123]|первой|второй|третьей)\s*групп|"
             r"дитин\w+\s+з\s+інвалідністю|ребен\w+[- ]инвалид",
-            re.I,
+            saferegex.IGNORECASE,
         ),
     ),
-    ("large_family", re.compile(r"багатодітн\w+|многодетн\w+", re.I)),
+    ("large_family", saferegex.compile(r"багатодітн\w+|многодетн\w+", saferegex.IGNORECASE)),
     (
         "chornobyl",
-        re.compile(r"чорнобил\w+|чернобыл\w+|ліквідатор\w*\s+наслідків|\bЧАЕС\b|\bЧАЭС\b", re.I),
+        saferegex.compile(
+            r"чорнобил\w+|чернобыл\w+|ліквідатор\w*\s+наслідків|(?:^|\W)ЧА[ЕЭ]С(?:\W|$)",
+            saferegex.IGNORECASE,
+        ),
     ),
 )
 

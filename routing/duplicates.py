@@ -16,19 +16,22 @@ people still match.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import saferegex
 from models import Appeal
 from routing.lifecycle import ANSWERED_FINALLY
 
+# Python's [\W\d_]: anything but a letter (RE2 spells the letters out).
+_NOT_LETTERS = saferegex.compile(r"[^\p{L}\p{Nl}\p{No}]+")
+
 
 def fingerprint(text: str) -> str:
-    norm = re.sub(r"[\W\d_]+", " ", text.lower()).strip()
+    norm = _NOT_LETTERS.sub(" ", text.lower()).strip()
     return hashlib.sha256(norm.encode()).hexdigest()
 
 

@@ -40,7 +40,6 @@ under our Message-ID), not when only the number in its subject matched; and at m
 from __future__ import annotations
 
 import dataclasses
-import re
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -48,6 +47,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import saferegex
 from models import Appeal, AppealEvent, Department, InboundMessage
 from routing import requirements
 from routing.answers import AnswerContext, handle_citizen_followup
@@ -79,8 +79,8 @@ from routing.views import appeal_view, viewer
 # is one of these, a filler word of a thank-you note, a closing phrase, a mobile footer or
 # the citizen's own name. Negations ("не") are deliberately absent: "дякую, але нічого не
 # зроблено" is not thanks.
-_THANKS = re.compile(
-    r"^(?:дяку\w*|подяк\w*|дяка|спасиб\w*|благодар\w*|thank\w*|thx|ty|merci)$", re.IGNORECASE
+_THANKS = saferegex.compile(
+    r"^(?:дяку\w*|подяк\w*|дяка|спасиб\w*|благодар\w*|thank\w*|thx|ty|merci)$", saferegex.IGNORECASE
 )
 # fmt: off
 _THANKS_FILLER = frozenset(
@@ -107,15 +107,15 @@ _THANKS_FILLER = frozenset(
 )
 # fmt: on
 # Disagreement with the decision (a complaint, скарга) rather than a further request.
-_DISAGREES = re.compile(
+_DISAGREES = saferegex.compile(
     r"не\s*(?:згод|згід|погоджу|погодж|задоволен|задовольн|влаштову|приймаю)"
     r"|незгод|оскарж|скарг|протиправн|неправомірн"
     r"|не\s*(?:соглас|удовлетвор|устраива)|несоглас|обжал|жалоб"
     r"|disagree|do\s+not\s+agree|don'?t\s+agree|not\s+satisfied|dissatisfied|complain"
     r"|appeal\s+against",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
-_WORD = re.compile(r"[\w'’ʼ-]+")
+_WORD = saferegex.compile(r"[\w'’ʼ-]+")
 # A status request: one of these words, with at most a few polite words around it.
 _STATUS_WORDS = frozenset({"статус", "статусу", "статуса", "status", "стан"})
 # fmt: off
@@ -131,8 +131,8 @@ _STATUS_FILLER = frozenset(
     }
 )
 # fmt: on
-_REG_NO = re.compile(r"[a-zа-яіїєґ]{1,3}-\d{4}-\d+")
-_STATUS_LINE = re.compile(r"^\s*#(?:status|статус)\b", re.IGNORECASE | re.MULTILINE)
+_REG_NO = saferegex.compile(r"[a-zа-яіїєґ]{1,3}-\d{4}-\d+")
+_STATUS_LINE = saferegex.compile(r"^\s*#(?:status|статус)(?:\W|$)", saferegex.IGNORECASE | saferegex.MULTILINE)
 # Events a citizen's status letter tells, in the template's words (`citizen/status`):
 # what was done with the appeal, never what staff wrote or why an admin moved it.
 STATUS_EVENTS = (

@@ -7,8 +7,13 @@ messages and for HTML replies cut at their quote marker.
 
 from __future__ import annotations
 
-import re
 from html.parser import HTMLParser
+
+import saferegex
+
+_HTML_SPACE = saferegex.compile(r"[ \t\r\n\xa0]+")
+_TAG = saferegex.compile(r"<[^>]+>")
+_BLANK_RUN = saferegex.compile(r"\n{3,}")
 
 
 class _HtmlText(HTMLParser):
@@ -58,7 +63,7 @@ class _HtmlText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self.skip:
             # &nbsp; is layout, not content: readers want an ordinary space.
-            self.out.append(re.sub(r"[ \t\r\n\xa0]+", " ", data))
+            self.out.append(_HTML_SPACE.sub(" ", data))
 
 
 def html_to_text(html: str) -> str:
@@ -67,7 +72,7 @@ def html_to_text(html: str) -> str:
         p.feed(html)
         p.close()
     except Exception:
-        return re.sub(r"<[^>]+>", " ", html)
+        return _TAG.sub(" ", html)
     text = "".join(p.out)
     lines = [ln.strip() for ln in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()

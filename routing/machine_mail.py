@@ -29,7 +29,6 @@ Pure code: standard library only, no I/O.
 from __future__ import annotations
 
 import email
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
@@ -38,6 +37,7 @@ from email.parser import HeaderParser
 from email.utils import getaddresses
 from typing import Literal
 
+import saferegex
 from routing.mail import Envelope, ParsedMail, repair_surrogates
 
 # "list" is list or bulk mail: a machine distributed it, but a person may well have
@@ -100,15 +100,15 @@ DAEMON_LOCAL_PARTS = frozenset(
     }
 )
 
-_DAEMON_NAME = re.compile(
+_DAEMON_NAME = saferegex.compile(
     r"mail\s*delivery\s*(system|subsystem|service)|mailer[-_ ]?daemon|postmaster"
     r"|delivery\s*status\s*notification|система\s+доставки|служба\s+доставки",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
 # Subjects bounce generators use. A human can type any of these, so a subject alone is
 # never enough (see _looks_like_text_bounce).
-_BOUNCE_SUBJECT = re.compile(
+_BOUNCE_SUBJECT = saferegex.compile(
     r"undeliver(ed|able)|undelivered\s+mail|returned\s+mail|mail\s+delivery\s+fail"
     r"|delivery\s+(status\s+notification|failure|failed|has\s+failed|problem|notification)"
     r"|failure\s+notice|non[- ]?deliver|nondeliverable|could\s+not\s+be\s+delivered"
@@ -118,13 +118,15 @@ _BOUNCE_SUBJECT = re.compile(
     r"|nie\s+dostarczono|niedostarczon"
     r"|недоставлен|не\s+доставлен|не\s+може\s+бути\s+доставлен|не\s+может\s+быть\s+доставлен"
     r"|возвращ[её]нное\s+сообщение|ошибка\s+доставки|помилка\s+доставки",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
-_FORWARD_PREFIX = re.compile(r"^\s*(fwd?|fw|пересл|пересылка|переслано|tr)\s*[:\]]", re.I)
+_FORWARD_PREFIX = saferegex.compile(
+    r"^\s*(fwd?|fw|пересл|пересылка|переслано|tr)\s*[:\]]", saferegex.IGNORECASE
+)
 
 # Phrases bounce generators write in the notification part.
-_BOUNCE_BODY = re.compile(
+_BOUNCE_BODY = saferegex.compile(
     r"could\s+not\s+be\s+delivered|couldn't\s+be\s+delivered|was\s+not\s+delivered"
     r"|delivery\s+(to\s+the\s+following\s+recipients?\s+)?(has\s+)?failed"
     r"|following\s+address(\(es\)|es)?\s+failed|permanent\s+(fatal\s+)?errors?"
@@ -139,25 +141,28 @@ _BOUNCE_BODY = re.compile(
     r"|not\s+a\s+valid\s+(user|recipient|address|mailbox)"
     r"|сообщение\s+не\s+(может\s+быть\s+)?доставлено|не\s+удалось\s+доставить"
     r"|повідомлення\s+не\s+(може\s+бути\s+)?доставлено|не\s+вдалося\s+доставити",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
-_DELAY_BODY = re.compile(
+_DELAY_BODY = saferegex.compile(
     r"warning\s+only|not\s+yet\s+been\s+delivered|still\s+being\s+retried|delivery\s+delay"
-    r"|will\s+(continue\s+to\s+)?(retry|try)\b|has\s+been\s+delayed|delayed\s+mail"
+    r"|will\s+(continue\s+to\s+)?(retry|try)(?:\W|$)|has\s+been\s+delayed|delayed\s+mail"
     r"|do\s+not\s+need\s+to\s+resend|message\s+delayed|temporarily\s+deferred",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
-_ENHANCED_CODE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]*\d)")
-_BASIC_CODE = re.compile(r"(?:^|[\s:(])([45][0-5]\d)(?=[\s-])", re.MULTILINE)
+# An RFC 3463 code, "5.1.1": not inside a longer dotted number (an IP address, a version).
+# RE2 has no look-around, so the neighbouring characters are matched and the code is in
+# the groups; callers use the groups' positions, never the match's.
+_ENHANCED_CODE = saferegex.compile(r"(?:^|[^\d.])([245])\.(\d{1,3})\.(\d{1,3})\.*(?:[^\d.]|$)")
+_BASIC_CODE = saferegex.compile(r"(?:^|[\s:(])([45][0-5]\d)[\s-]", saferegex.MULTILINE)
 
-_QUOTA = re.compile(
+_QUOTA = saferegex.compile(
     r"quota|mailbox\s+(is\s+)?full|mailbox\s+size|over\s*quota|exceed\w*\s+(the\s+)?storage"
     r"|insufficient\s+(system\s+)?storage|storage\s+(space\s+)?(limit|exceeded)"
     r"|too\s+many\s+messages|ящик\s+переполнен|превышен\w*\s+(лимит|квот|размер)"
     r"|скриньк\w*\s+переповнен|перевищен\w*\s+(ліміт|квот|розмір)",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
 # Challenge-response systems ask the sender to prove they are human. Answering them from
@@ -165,42 +170,53 @@ _QUOTA = re.compile(
 _CHALLENGE_DOMAINS = frozenset(
     {"boxbe.com", "bluebottle.com", "spamarrest.com", "mailblocks.com", "sendio.com"}
 )
-_CHALLENGE_TEXT = re.compile(
+_CHALLENGE_TEXT = saferegex.compile(
     r"requires\s+confirmation|not\s+pre-?approved|x-boxbe-notice|sender\s+verification"
     r"|have\s+your\s+address\s+added\s+to|added\s+to\s+(the\s+)?(recipient's\s+)?"
     r"(allowed|approved|white)\s*-?list|verify\s+(that\s+)?you\s+are\s+(a\s+)?(human|real)"
     r"|confirm\s+(that\s+)?you\s+are\s+(a\s+)?(human|real)|challenge[- ]response"
     r"|please\s+confirm\s+your\s+(e-?mail|message)",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
 # Out-of-office subjects. Words that also open ordinary complaints ("Відсутній ліфт",
 # "Нет на месте мусорного бака") only count as a prefix followed by a colon, which is how
 # Outlook and Exchange put them.
-_OOF_SUBJECT = re.compile(
+_OOF_SUBJECT = saferegex.compile(
     r"auto(matic)?[- _]?(reply|response|respond|answer)|autoreply|autoresponder"
-    r"|out\s+of\s+(the\s+)?office(?!\s+hours)"
     r"|^\s*AUTO\s*:|автоответ|автоматическ\w*\s+ответ|автоматичн\w*\s+відповід|автовідповід"
     r"|автоматична\s+відповідь|вне\s+офиса|поза\s+офісом"
     r"|^\s*(нет\s+на\s+месте|відсутн\w*|немає\s+на\s+місці|в\s+отпуске|у\s+відпустці)\s*:"
     r"|automatyczna\s+odpowied",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
-_MESSAGE_ID = re.compile(r"<([^<>\s@]+@[^<>\s]+)>")
-_MESSAGE_ID_LINE = re.compile(
+# "Out of office" is an auto-reply, "out of office hours" a citizen's complaint: the
+# phrase is found with its optional "hours" and only counts without it (RE2 has no (?!...)).
+_OUT_OF_OFFICE = saferegex.compile(r"out\s+of\s+(?:the\s+)?office(\s+hours)?", saferegex.IGNORECASE)
+
+
+def _out_of_office_subject(subject: str) -> bool:
+    return any(m.group(1) is None for m in _OUT_OF_OFFICE.finditer(subject))
+
+
+_MESSAGE_ID = saferegex.compile(r"<([^<>\s@]+@[^<>\s]+)>")
+_MESSAGE_ID_LINE = saferegex.compile(
     r"^[\s>|]*(?:message-id|original-message-id|x-original-message-id)\s*:\s*(<[^<>\s]+>)",
-    re.IGNORECASE | re.MULTILINE,
+    saferegex.IGNORECASE | saferegex.MULTILINE,
 )
-_ADDRESS = re.compile(r"<?([A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?")
+_ADDRESS = saferegex.compile(r"<?([A-Za-z0-9._%+=!#$&'*/?^`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})>?")
+
+_BLANK_LINE = saferegex.compile(r"\r?\n\s*\r?\n")
+_FOLD = saferegex.compile(r"\s*\r?\n\s+")
 
 # Marks where a returned copy of the original message starts inside a plain-text bounce.
-_RETURNED_MARKER = re.compile(
+_RETURNED_MARKER = saferegex.compile(
     r"^\s*-*\s*(this\s+is\s+a\s+copy\s+of\s+the\s+message|below\s+this\s+line\s+is\s+a\s+copy"
     r"|original\s+message\s+(follows|headers)"
     r"|unsent\s+message\s+below|returned\s+message|message\s+headers\s+follow"
     r"|-+\s*original\s+message\s*-+|headers\s+of\s+the\s+original|copy\s+of\s+the\s+original)",
-    re.IGNORECASE | re.MULTILINE,
+    saferegex.IGNORECASE | saferegex.MULTILINE,
 )
 
 
@@ -339,7 +355,7 @@ def _dsn_blocks(part: Message) -> list[dict[str, str]]:
         # separated oddly still leaves its fields in some block, so nothing is lost.
         return [b for b in blocks if b]
     text = _part_text(part)
-    for chunk in re.split(r"\r?\n\s*\r?\n", text):
+    for chunk in _BLANK_LINE.split(text):
         parsed = HeaderParser().parsestr(chunk.strip("\r\n") + "\n")
         block = {k.lower(): _unfold(str(v)) for k, v in parsed.items()}
         if block:
@@ -348,7 +364,7 @@ def _dsn_blocks(part: Message) -> list[dict[str, str]]:
 
 
 def _unfold(value: str) -> str:
-    return re.sub(r"\s*\r?\n\s+", " ", value).strip()
+    return _FOLD.sub(" ", value).strip()
 
 
 # --------------------------------------------------------------------------------------
@@ -455,8 +471,8 @@ def _line_with_code(text: str) -> str | None:
     m = _ENHANCED_CODE.search(text) or _BASIC_CODE.search(text)
     if not m:
         return None
-    start = text.rfind("\n", 0, m.start()) + 1
-    end = text.find("\n", m.end())
+    start = text.rfind("\n", 0, m.start(1)) + 1
+    end = text.find("\n", m.start(1))
     return _unfold(text[start : end if end != -1 else len(text)])[:300]
 
 
@@ -681,7 +697,7 @@ def _text_bounce(
     return MachineMail("bounce", reason, tuple(failures), ids, token)
 
 
-_ENHANCED_FAIL = re.compile(r"(?<![\d.])5\.\d{1,3}\.\d{1,3}\b|\b5[0-5]\d[ -]")
+_ENHANCED_FAIL = saferegex.compile(r"(?:^|[^\d.])5\.\d{1,3}\.\d{1,3}(?:\W|$)|(?:^|\W)5[0-5]\d[ -]")
 
 
 def _auto_headers(parsed: ParsedMail) -> bool:
@@ -697,7 +713,7 @@ def _autoreply(parsed: ParsedMail, envelope: Envelope | None) -> MachineMail | N
             return MachineMail("autoreply", f"{name}-header")
     if _exchange_oof(parsed):
         return MachineMail("autoreply", "exchange-oof")
-    if _OOF_SUBJECT.search(parsed.subject or ""):
+    if _OOF_SUBJECT.search(parsed.subject or "") or _out_of_office_subject(parsed.subject or ""):
         return MachineMail("autoreply", "oof-subject")
     precedence = (parsed.header("precedence") or "").strip().lower()
     # "junk" and "auto_reply" are what vacation programs put on their own replies.

@@ -7,16 +7,18 @@ cannot leak into domain decisions. Standard library only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+<<<<<<< HEAD
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: none
 # belongs in a one-line value, and CR or LF in a header value would start a new header.
 _BREAKS = {c: " " for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
 
+=======
+>>>>>>> 48bd70f (Patterns over mail text run on RE2 (saferegex): no backtracking; Unicode classes kept, look-arounds and \b spelled out)
 
 def repair_surrogates(text: str) -> str:
     """`text` without lone surrogates, which no encoding can write (printing, JSON for
@@ -27,8 +29,13 @@ def repair_surrogates(text: str) -> str:
     read with surrogateescape leave U+DC80-U+DCFF behind. A high-low pair is joined into
     the character it encodes; any other surrogate becomes U+FFFD.
     """
-    if not _SURROGATE.search(text):
+    if text.isascii():
         return text
+    try:
+        text.encode("utf-8")  # a C scan: fails exactly when a surrogate is present
+        return text
+    except UnicodeEncodeError:
+        pass
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 

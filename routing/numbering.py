@@ -7,33 +7,33 @@ the address it was sent to or by its wording.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
 from sqlalchemy.orm import Session
 
+import saferegex
 from models.counters import next_value
 
 Kind = Literal["appeal", "info_request"]
 
 # Wording that marks a public-information request (Law 2939-VI is "Про доступ до
 # публічної інформації"; people cite it in Ukrainian or Russian, often abbreviated ЗУ).
-_INFO_REQUEST = re.compile(
+_INFO_REQUEST = saferegex.compile(
     r"запит\w*\s+на\s+(?:отримання\s+)?(?:публічн\w+\s+)?інформац"
     r"|публічн\w+\s+інформац"
     r"|доступ\w*\s+до\s+публічн"
     r"|запрос\w*\s+на\s+(?:получение\s+)?(?:публичн\w+\s+)?информац"
     r"|публичн\w+\s+информац",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 # Art. 20 §2 of Law 2939-VI: 48 hours when the information is needed to protect life or
 # freedom, or concerns the environment, food quality, accidents, disasters, emergencies.
-_URGENT = re.compile(
+_URGENT = saferegex.compile(
     r"життя\s+(?:чи|або|та)\s+свобод|загроз\w*\s+життю|надзвичайн\w+\s+ситуац|аварі[їяй]"
     r"|катастроф|стан\w*\s+довкілля|якост\w+\s+(?:харчових\s+)?продукт"
     r"|жизни\s+(?:или|и)\s+свобод|чрезвычайн\w+\s+ситуац|авари[ия]|экологическ\w+\s+обстанов",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
 
@@ -75,19 +75,24 @@ def allocate_number(
     return cfg.number_format.format(series=series, year=year, seq=seq), seq
 
 
-def reg_number_pattern(cfg: RegistrationConfig) -> re.Pattern[str]:
+_FORMAT_FIELD = saferegex.compile(r"(\{[^}]*\})")
+
+
+def reg_number_pattern(cfg: RegistrationConfig) -> saferegex.Pattern[str]:
     """A regex that finds registration numbers of this format in a subject line."""
-    parts = re.split(r"(\{[^}]*\})", cfg.number_format)
+    parts = _FORMAT_FIELD.split(cfg.number_format)
     rx = []
     for part in parts:
         if part.startswith("{series"):
             rx.append(
-                "(?:" + "|".join(map(re.escape, (cfg.appeal_series, cfg.info_request_series))) + ")"
+                "(?:"
+                + "|".join(map(saferegex.escape, (cfg.appeal_series, cfg.info_request_series)))
+                + ")"
             )
         elif part.startswith("{year"):
             rx.append(r"\d{4}")
         elif part.startswith("{seq"):
             rx.append(r"\d+")
         else:
-            rx.append(re.escape(part))
-    return re.compile("".join(rx), re.IGNORECASE)
+            rx.append(saferegex.escape(part))
+    return saferegex.compile("".join(rx), saferegex.IGNORECASE)

@@ -19,9 +19,9 @@ The signature starts at "-- " (RFC 3676 §4.3), at a closing phrase ("З пов�
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+import saferegex
 from routing.htmltext import html_to_text
 
 
@@ -48,35 +48,39 @@ _WROTE = (
     r"написал\(а\)|пишет|писал|писала|писал\(а\))"
 )
 _QUOTE_HEADERS = [
-    re.compile(rf"^(?:on|am|le|el)\s.{{4,200}}\b{_WROTE}\s*:\s*$", re.I),
-    re.compile(rf"^.{{0,200}}<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?\s*\(?{_WROTE}\)?\s*:\s*$", re.I),
-    re.compile(rf"^.{{4,200}}\b{_WROTE}\s*:\s*$", re.I),
+    saferegex.compile(rf"^(?:on|am|le|el)\s.{{3,199}}\W{_WROTE}\s*:\s*$", saferegex.IGNORECASE),
+    saferegex.compile(
+        rf"^.{{0,200}}<?[\w.+-]+@[\w-]+(?:\.[\w-]+)+>?\s*\(?{_WROTE}\)?\s*:\s*$",
+        saferegex.IGNORECASE,
+    ),
+    saferegex.compile(rf"^.{{3,199}}\W{_WROTE}\s*:\s*$", saferegex.IGNORECASE),
     # mail.ru, Yandex and others end their header line with the address and a colon:
     # "Thu, 26 Jun 2014 14:00 +0400 от Alexander L <abc@example.com>:"
-    re.compile(r"^.{0,200}<\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+>\s*:\s*$"),
+    saferegex.compile(r"^.{0,200}<\s*[\w.+-]+@[\w-]+(?:\.[\w-]+)+>\s*:\s*$"),
     # Yandex: 23.11.2026, 10:15, "Name" <addr>:
-    re.compile(
+    saferegex.compile(
         r"^\d{1,2}\.\d{1,2}\.\d{2,4},?\s+\d{1,2}:\d{2},?\s+.{0,120}<?[\w.+-]+@[\w.-]+>?\s*:\s*$"
     ),
-    re.compile(
+    saferegex.compile(
         r"^-{2,}\s*(?:original message|исходное сообщение|оригінальне повідомлення|"
         r"пересылаемое сообщение|переслане повідомлення|forwarded message)\s*-{2,}\s*$",
-        re.I,
+        saferegex.IGNORECASE,
     ),
 ]
-_HEADER_FROM = re.compile(
-    r"^\*?(?:from|від|от|відправник|отправитель|date|sent|дата)\s*:\*?\s*\S", re.I
+_HEADER_FROM = saferegex.compile(
+    r"^\*?(?:from|від|от|відправник|отправитель|date|sent|дата)\s*:\*?\s*\S", saferegex.IGNORECASE
 )
-_HEADER_NEXT = re.compile(
-    r"^\*?(?:sent|date|to|subject|надіслано|дата|кому|тема|отправлено|відправлено)\s*:", re.I
+_HEADER_NEXT = saferegex.compile(
+    r"^\*?(?:sent|date|to|subject|надіслано|дата|кому|тема|отправлено|відправлено)\s*:",
+    saferegex.IGNORECASE,
 )
-_RULE = re.compile(r"^_{10,}\s*$")
-_SIG_START = re.compile(
+_RULE = saferegex.compile(r"^_{10,}\s*$")
+_SIG_START = saferegex.compile(
     r"^(?:--\s?|—|з повагою,?.*|з повагою|с уважением,?.*|best regards,?.*|kind regards,?.*|"
     r"regards,?|thanks,?|thank you,?|дякую,?|спасибо,?|cheers,?|"
     r"sent from my .*|sent from .* mail.*|get outlook for .*|"
     r"надіслано з .*|відправлено з .*|отправлено с .*|отправлено из .*)$",
-    re.I,
+    saferegex.IGNORECASE,
 )
 
 
@@ -110,8 +114,9 @@ def _quote_start(lines: list[str]) -> int | None:
     return None
 
 
-def _cut_html(html: str) -> str:
-    markers = [
+_HTML_QUOTE_MARKERS = tuple(
+    saferegex.compile(m, saferegex.IGNORECASE)
+    for m in (
         r'<div[^>]+class="?gmail_quote',
         r"<blockquote",
         r'id="?divRplyFwdMsg',
@@ -122,10 +127,14 @@ def _cut_html(html: str) -> str:
         r"<hr[^>]*>\s*(?:<[^>]+>\s*)*<b>\s*(?:from|від|от)\s*:",
         r'class="?OutlookMessageHeader',
         r'<div[^>]+class="?js-helper[^"]*quote',
-    ]
+    )
+)
+
+
+def _cut_html(html: str) -> str:
     cut = len(html)
-    for m in markers:
-        found = re.search(m, html, re.I)
+    for marker in _HTML_QUOTE_MARKERS:
+        found = marker.search(html)
         if found:
             # Markers inside a tag's attributes: cut at the start of that tag.
             start = (
@@ -176,7 +185,8 @@ def _split_text(text: str) -> ReplyParts:
     return ReplyParts(new, quoted, sig)
 
 
-_COMMAND = re.compile(r"^#([A-Za-zА-Яа-яІіЇїЄєҐґ_-]+)\b(.*)$")
+# "#extend 10 ...": the name ends at a word boundary (spelled out: RE2's \b is ASCII).
+_COMMAND = saferegex.compile(r"^#([A-Za-zА-Яа-яІіЇїЄєҐґ_-]*[A-Za-zА-Яа-яІіЇїЄєҐґ_])((?:\W.*)?)$")
 
 
 def extract_commands(text: str) -> tuple[list[Command], str]:

@@ -25,7 +25,6 @@ the verified actor and the evidence (T9).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +33,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import saferegex
 from models import Appeal, Department, InboundMessage, OutboundMessage
 from routing.answers import AnswerContext, handle_department_reply, only_corrections
 from routing.config import PipelineDeps
@@ -59,10 +59,13 @@ class ReplyMatch:
     audience: str | None = None  # for a token match: whose letter's address it was
 
 
+_ANGLE_ID = saferegex.compile(r"<[^<>\s]+>")
+
+
 def _ids(values: Sequence[str]) -> list[str]:
     out: list[str] = []
     for v in values:
-        out += re.findall(r"<[^<>\s]+>", v) or ([v.strip()] if v.strip() else [])
+        out += _ANGLE_ID.findall(v) or ([v.strip()] if v.strip() else [])
     return out
 
 
@@ -71,7 +74,7 @@ def match_reply(
     parsed: ParsedMail,
     recipients: Sequence[str],
     codec: ReplyAddressCodec,
-    reg_pattern: re.Pattern[str],
+    reg_pattern: saferegex.Pattern[str],
     sender: str | None,
     now: datetime | None = None,
 ) -> ReplyMatch:
@@ -137,7 +140,7 @@ def looks_like_reply(
     recipients: Sequence[str],
     codec: ReplyAddressCodec,
     message_id_domain: str,
-    reg_pattern: re.Pattern[str] | None = None,
+    reg_pattern: saferegex.Pattern[str] | None = None,
 ) -> bool:
     """Mail that should go through reply matching rather than be registered as new: sent to
     the reply domain, threaded under our mail, or naming one of our registration numbers in

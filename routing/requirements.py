@@ -9,8 +9,9 @@ not considered. Appeals may be individual or collective (several signatories).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+import saferegex
 
 MISSING_LABELS = {
     "name": ("прізвище та ім'я", "surname and name"),
@@ -21,6 +22,10 @@ MISSING_LABELS = {
 
 _CYR_WORD = r"[А-ЯІЇЄҐЁ][а-яіїєґё'’ʼ-]+"
 _MIN_ESSENCE_CHARS = 25
+_NAME_SEP = saferegex.compile(r"[\s,]+")
+_DETAIL_LABEL_LINE = saferegex.compile(
+    r"(?im)^\s*(?:адреса|адрес|тел\.?|телефон|піб|з повагою|с уважением)\s*:?\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ def full_name_given(name: str | None) -> bool:
     """Surname and name: two words or more (initials count: 'Іваненко П.С.')."""
     if not name:
         return False
-    words = [w for w in re.split(r"[\s,]+", name.strip()) if re.search(r"\w", w)]
+    words = [w for w in _NAME_SEP.split(name.strip()) if any(c.isalnum() or c == "_" for c in w)]
     return len(words) >= 2 and not any("@" in w for w in words)
 
 
@@ -46,10 +51,8 @@ def essence_of(text: str, *parts: str | None) -> str:
     for part in parts:
         if part:
             text = text.replace(part, " ")
-    text = re.sub(
-        r"(?im)^\s*(?:адреса|адрес|тел\.?|телефон|піб|з повагою|с уважением)\s*:?\s*$", " ", text
-    )
-    return re.sub(r"\s+", " ", text).strip()
+    text = _DETAIL_LABEL_LINE.sub(" ", text)
+    return " ".join(text.split())
 
 
 def check(name: str | None, address: str | None, email: str | None, text: str) -> Completeness:
@@ -65,19 +68,21 @@ def check(name: str | None, address: str | None, email: str | None, text: str) -
         missing.append("address")
     if not email:
         missing.append("email")
-    if len(re.sub(r"\s+", " ", text).strip()) < _MIN_ESSENCE_CHARS:
+    if len(" ".join(text.split())) < _MIN_ESSENCE_CHARS:
         missing.append("essence")
     # Anonymous (Art. 8): neither a residence address nor a way to establish authorship.
     anonymous = "address" in missing and "name" in missing
     return Completeness(tuple(missing), anonymous)
 
 
-_SIGNATORY_HEAD = re.compile(
-    r"(?im)^\s*(?:підписи|підписали|підписанти|список\s+мешканців|подписи|подписали)\b.*$"
+_SIGNATORY_HEAD = saferegex.compile(
+    r"(?im)^\s*(?:підписи|підписали|підписанти|список\s+мешканців|подписи|подписали)(?:[^\w\n].*)?$"
 )
-_NUMBERED_NAME = re.compile(rf"(?m)^\s*\d{{1,3}}[.)]\s*{_CYR_WORD}\s+(?:{_CYR_WORD}|[А-ЯІЇЄҐ]\.)")
-_COLLECTIVE_WORDS = re.compile(
-    r"(?i)\b(?:колективне\s+звернення|коллективное\s+обращение|ми,\s+мешканці|мы,\s+жители)"
+_NUMBERED_NAME = saferegex.compile(
+    rf"(?m)^\s*\d{{1,3}}[.)]\s*{_CYR_WORD}\s+(?:{_CYR_WORD}|[А-ЯІЇЄҐ]\.)"
+)
+_COLLECTIVE_WORDS = saferegex.compile(
+    r"(?i)(?:^|\W)(?:колективне\s+звернення|коллективное\s+обращение|ми,\s+мешканці|мы,\s+жители)"
 )
 
 

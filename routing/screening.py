@@ -26,12 +26,12 @@ message is held, never dropped.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import getaddresses
 from typing import Literal
 
+import saferegex
 from routing.machine_mail import MachineMail, bulk_evidence, classify_machine_mail
 from routing.mail import Address, Envelope, ParsedMail
 
@@ -93,11 +93,11 @@ class Rule:
 # Addresses
 
 
-_NO_REPLY_LOCAL = re.compile(
+_NO_REPLY_LOCAL = saferegex.compile(
     r"^(mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|(.*[-_.])?no[-_.]?reply"
     r"|do[-_.]?not[-_.]?reply|dont[-_.]?reply|(.*[-_.])?bounces?|(.*[-_.])?auto[-_.]?reply"
     r"|listserv|majordomo|.*-request|.*-owner|owner-.*)$",
-    re.IGNORECASE,
+    saferegex.IGNORECASE,
 )
 
 
@@ -135,8 +135,8 @@ def may_auto_reply_to(address: str | None, ctx: ScreeningContext) -> bool:
     return not _NO_REPLY_LOCAL.match(local)
 
 
-_MAILTO = re.compile(r"<mailto:([^>?\s]+)", re.IGNORECASE)
-_LIST_ID = re.compile(r"<([^<>\s]+)>\s*$")
+_MAILTO = saferegex.compile(r"<mailto:([^>?\s]+)", saferegex.IGNORECASE)
+_LIST_ID = saferegex.compile(r"<([^<>\s]+)>\s*$")
 
 
 def _list_addresses(parsed: ParsedMail) -> set[str]:
@@ -188,8 +188,11 @@ def list_author(parsed: ParsedMail, ctx: ScreeningContext) -> Address | None:
 # Rules
 
 
+_ID_DOMAIN = saferegex.compile(r"@([^>\s]+)")
+
+
 def _message_id_domain(mid: str) -> str:
-    m = re.search(r"@([^>\s]+)", mid)
+    m = _ID_DOMAIN.search(mid)
     return m.group(1).lower() if m else ""
 
 
@@ -250,8 +253,10 @@ def _bulk(parsed: ParsedMail, envelope: Envelope | None, ctx: ScreeningContext) 
     return Verdict("accept", "bulk-mail", evidence, bulk=evidence)
 
 
-_SCORE = re.compile(r"(?:^|[\s,;])(?:score|hits)\s*=\s*(-?\d+(?:\.\d+)?)", re.IGNORECASE)
-_LEADING_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*$")
+_SCORE = saferegex.compile(
+    r"(?:^|[\s,;])(?:score|hits)\s*=\s*(-?\d+(?:\.\d+)?)", saferegex.IGNORECASE
+)
+_LEADING_NUMBER = saferegex.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*$")
 
 
 def _spam_score(value: str) -> float | None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -65,6 +64,13 @@ def _mac(key: bytes, appeal_id: int, audience: Audience = "department") -> str:
     digest = hmac.new(key, f"{label}:{appeal_id}".encode(), hashlib.sha256).digest()
     bits = int.from_bytes(digest[:5], "big")  # 40 bits = 8 base32 characters
     return b32encode_int(bits).rjust(MAC_CHARS, "0")
+
+
+_TOKEN_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
+
+
+def _is_token_part(part: str) -> bool:
+    return bool(part) and all(c in _TOKEN_CHARS for c in part)
 
 
 @dataclass(frozen=True)
@@ -122,14 +128,15 @@ class ReplyAddressCodec:
         local, domain = addr.rsplit("@", 1)
         if domain != self.domain.lower():
             return None
-        m = re.fullmatch(
-            re.escape(self.local.lower()) + re.escape(self.delimiter) + r"([0-9a-z]+)-([0-9a-z]+)",
-            local,
-        )
-        if not m:
+        # Plain string work, no pattern: "<local><delimiter><id>-<mac>".
+        prefix = self.local.lower() + self.delimiter
+        if not local.startswith(prefix):
             return None
-        appeal_id = b32decode_int(m.group(1))
-        mac = m.group(2).upper().translate(str.maketrans("ILO", "110"))
+        id_part, dash, mac_part = local[len(prefix) :].partition("-")
+        if not (dash and _is_token_part(id_part) and _is_token_part(mac_part)):
+            return None
+        appeal_id = b32decode_int(id_part)
+        mac = mac_part.upper().translate(str.maketrans("ILO", "110"))
         if appeal_id is None:
             return TokenCheck(None, valid=False)
         audiences: tuple[Audience, ...] = ("department", "citizen")

@@ -22,13 +22,13 @@ a defect (`ContainerError`).
 from __future__ import annotations
 
 import mimetypes
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
+import saferegex
 from routing.htmltext import html_to_text
 
 MAX_NAME_CHARS = 120
@@ -38,11 +38,12 @@ MAX_NAME_BYTES = 200
 MAX_DISPLAY_CHARS = 255
 _MAX_EXT_CHARS = 16
 
-_SEPARATORS = re.compile(r"[\\/]")
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_WINDOWS_FORBIDDEN = re.compile(r'[<>:"|?*]')
-_SPACES = re.compile(r"\s+")
+_SEPARATORS = saferegex.compile(r"[\\/]")
+_DRIVE = saferegex.compile(r"^[A-Za-z]:")
+_WINDOWS_FORBIDDEN = saferegex.compile(r'[<>:"|?*]')
+_SPACES = saferegex.compile(r"\s+")
 # DOS device names: on Windows "con.pdf" or "aux.txt" opens the device, not a file.
+_BLANK_RUN = saferegex.compile(r"\n{3,}")
 _DEVICES = frozenset(
     {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 )
@@ -211,7 +212,7 @@ def unpack_tnef(data: bytes) -> TnefContent:
     return TnefContent(tuple(files), text, skipped)
 
 
-_RTF_TOKEN = re.compile(
+_RTF_TOKEN = saferegex.compile(
     rb"\\'([0-9a-fA-F]{2})"  # a byte in the document's code page
     rb"|\\u(-?\d+) ?\??"  # a UTF-16 unit
     rb"|\\([a-zA-Z]+)(-?\d+)? ?"  # a control word
@@ -266,7 +267,7 @@ def rtf_to_text(rtf: bytes) -> str:
             out.append(plain.decode(codepage, "replace"))
         fallback = False
     text = "".join(out)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return _BLANK_RUN.sub("\n\n", text).strip()
 
 
 # -- Outlook .msg -----------------------------------------------------------------------

@@ -23,7 +23,6 @@ import codecs
 import hashlib
 import itertools
 import quopri
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from email import message_from_bytes, policy
@@ -33,6 +32,7 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
+import saferegex
 from gateway.errors import ParseError
 from gateway.intake.attachments import (
     ContainerError,
@@ -56,12 +56,14 @@ from routing.mail import (
 )
 
 _CANDIDATES = ("utf-8", "cp1251", "koi8-u", "koi8-r")
-_CYR = re.compile(r"[а-яіїєґё]", re.I)
-_CYR_LOWER = re.compile(r"[а-яіїєґё]")
-_BOX = re.compile(r"[\u2500-\u257f]")
-_WORD = re.compile(r"\w+")
-_LAT = re.compile(r"[a-z]", re.I)
-_MOJIBAKE = re.compile(r"Ð[\u0080-\u00bf]|Ñ[\u0080-\u00bf]|Р[°±Ѓ]|С[ЂЃ‚]|вЂ")
+_CYR = saferegex.compile(r"[а-яіїєґё]", saferegex.IGNORECASE)
+_CYR_LOWER = saferegex.compile(r"[а-яіїєґё]")
+_BOX = saferegex.compile(r"[\u2500-\u257f]")
+_WORD = saferegex.compile(r"\w+")
+_LAT = saferegex.compile(r"[a-z]", saferegex.IGNORECASE)
+_MOJIBAKE = saferegex.compile(r"Ð[\u0080-\u00bf]|Ñ[\u0080-\u00bf]|Р[°±Ѓ]|С[ЂЃ‚]|вЂ")
+_FOLD = saferegex.compile(r"\s*\r?\n\s+")
+_ANGLE_ID = saferegex.compile(r"<[^<>\s]+>")
 _ALIASES = {
     "win-1251": "cp1251",
     "windows1251": "cp1251",
@@ -206,7 +208,7 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str, str]:
 
 
 # An RFC 2047 encoded word: printable ASCII only, no "?" inside its parts.
-_ENCODED_WORD = re.compile(r"(=\?[!->@-~]+\?[bBqQ]\?[!->@-~]*\?=)")
+_ENCODED_WORD = saferegex.compile(r"(=\?[!->@-~]+\?[bBqQ]\?[!->@-~]*\?=)")
 
 
 def _decode_word(word: str) -> str:
@@ -283,7 +285,7 @@ def decode_header_value(value: Any, phrases: bool = False) -> str:
     raw = value if isinstance(value, Header) else str(value)
     if isinstance(raw, str) and not raw.isascii() and _ENCODED_WORD.search(raw):
         text = _decode_words_in(raw, phrases)
-        return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", text).strip())
+        return repair_surrogates(_FOLD.sub(" ", text).strip())
     parts = []
     try:
         # A Header holding raw 8-bit bytes decodes to (bytes, "unknown-8bit") chunks.
@@ -310,7 +312,7 @@ def decode_header_value(value: Any, phrases: bool = False) -> str:
         parts = _spaces_kept(raw, parts, encoded)
     text = "".join(parts) if len(chunks) > 1 else (parts[0] if parts else "")
     # A chunk kept "as it is" may still hold surrogate escapes mixed with real text.
-    return repair_surrogates(re.sub(r"\s*\r?\n\s+", " ", text).strip())
+    return repair_surrogates(_FOLD.sub(" ", text).strip())
 
 
 def _addresses(values: list[Any]) -> tuple[Address, ...]:
@@ -413,7 +415,7 @@ def _attached_message_bytes(part: Message) -> bytes:
             encoded = encoded.encode("ascii", "replace")
         try:
             if cte == "base64":
-                return base64.b64decode(re.sub(rb"\s+", b"", encoded), validate=False)
+                return base64.b64decode(b"".join(encoded.split()), validate=False)
             return quopri.decodestring(encoded)
         except (ValueError, binascii.Error):
             return encoded
@@ -585,7 +587,7 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
             payload = inner.encode("utf-8", "surrogateescape") if isinstance(inner, str) else b""
         elif str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
             # The stdlib hands back the undecoded text when base64 is invalid; notice it.
-            encoded = re.sub(rb"\s+", b"", str(part.get_payload()).encode("ascii", "replace"))
+            encoded = b"".join(str(part.get_payload()).encode("ascii", "replace").split())
             try:
                 base64.b64decode(encoded + b"=" * (-len(encoded) % 4), validate=True)
             except (ValueError, binascii.Error):
@@ -632,7 +634,7 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
     reply_tos = _addresses(raw_headers.get("reply-to", []))
 
     def ids(name: str) -> tuple[str, ...]:
-        return tuple(re.findall(r"<[^<>\s]+>", " ".join(headers.get(name, []))))
+        return tuple(_ANGLE_ID.findall(" ".join(headers.get(name, []))))
 
     mid = ids("message-id")
     return ParsedMail(
