@@ -1,9 +1,9 @@
 """Start-up guard against foreign packages with our generic top-level names.
 
-`gateway`, `classifier`, `routing` and `models` are generic names. If another installed
-distribution ships one of them, ours can be shadowed or overwritten without any error
-from pip. The guard checks that all four resolve side by side, and names the foreign
-distribution when one does not.
+`gateway`, `classifier`, `routing`, `models` and `saferegex` are generic names. If
+another installed distribution ships one of them, ours can be shadowed or overwritten
+without any error from pip. The guard checks that all of them resolve side by side, and
+names the foreign distribution when one does not.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-OUR_PACKAGES = ("gateway", "classifier", "routing", "models")
+OUR_PACKAGES = ("gateway", "classifier", "routing", "models", "saferegex")
 DISTRIBUTION = "appeal-gateway"
 
 
