@@ -106,9 +106,9 @@ def test_no_backtracking_regex_module_in_the_packages() -> None:
                     imported = [a.name for a in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.module:
                     imported = [node.module]
-                if any(n in ("re", "regex", "re2") for n in imported):
-                    if rel not in STDLIB_RE_ALLOWED:
-                        offenders.append(f"{rel}:{node.lineno}")
+                engines = any(n in ("re", "regex", "re2") for n in imported)
+                if engines and rel not in STDLIB_RE_ALLOWED:
+                    offenders.append(f"{rel}:{node.lineno}")
     assert not offenders, f"use saferegex (RE2), not re: {offenders}"
 
 
