@@ -587,7 +587,7 @@ def classify_machine_mail(parsed: ParsedMail, envelope: Envelope | None) -> Mach
     A successful-delivery DSN (Action: delivered/relayed/expanded) is reported as kind
     "mdn" with reason "dsn-success": like a read receipt it is a receipt, not a failure.
     """
-    msg = _load(parsed.raw)
+    msg = parsed.mime if isinstance(parsed.mime, Message) else _load(parsed.raw)
     structure = (
         _walk(msg)
         if msg is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 <<<<<<< HEAD
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -134,6 +135,9 @@ class ParsedMail:
     attachments: tuple[AttachmentInfo, ...] = ()
     defects: tuple[str, ...] = ()
     forwarded: tuple[ForwardedMessage, ...] = ()
+    # The parsed MIME tree (email.message.Message), kept so that screening reads the
+    # structure without parsing the bytes a second time; None when built by hand.
+    mime: Any = field(default=None, repr=False, compare=False)
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None when it is absent."""

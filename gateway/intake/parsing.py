@@ -9,8 +9,11 @@ The two classic confusions of Cyrillic mail are handled explicitly:
   ratio tells them apart.
 - KOI8-R and KOI8-U differ only where KOI8-U has Ukrainian letters (є і ї ґ) and KOI8-R
   box-drawing characters; box-drawing inside words means KOI8-U.
-mail-parser does the first pass (it survives most broken MIME and reports defects by
-category); the standard library parser is the fallback when it fails. Whatever cannot be
+The standard library's compat32 parser reads the MIME tree once (it survives most broken
+MIME and records defects per part); the message is held in memory a small constant number
+of times: the bytes, the parsed tree and the decoded attachment bodies (issue 15: a second
+parser pass and whole-body copies took a 20 MB message to 10x its size). The tree goes
+along in `ParsedMail.mime`, so screening does not parse the message again. Whatever cannot be
 read is reported in `defects` in words an admin can act on; an exception is raised only
 for input that is not a message at all, and even then as `ParseError` with the reason.
 """
@@ -25,7 +28,8 @@ import itertools
 import quopri
 from collections.abc import Iterator
 from dataclasses import replace
-from email import message_from_bytes, policy
+from email import policy
+from email.feedparser import BytesFeedParser
 from email.header import Header, decode_header
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -538,26 +542,54 @@ def parse(raw: bytes) -> ParsedMail:
     return _parse(bytes(raw), UniqueNames(), 0)
 
 
+_NOT_BASE64 = saferegex.compile(r"[^A-Za-z0-9+/=\s]")
+_DATA_AFTER_PADDING = saferegex.compile(r"=\s*[A-Za-z0-9+/]")
+
+
+def _valid_base64(body: str) -> bool:
+    """What `base64.b64decode(validate=True)` of the body without white space would say,
+    without making those copies of a body that may be most of the message: only the
+    alphabet, no data after the padding, and not one character left over at the end."""
+    if body.count("=") > 2 or _NOT_BASE64.search(body) or _DATA_AFTER_PADDING.search(body):
+        return False
+    spaces = sum(body.count(c) for c in " \t\r\n\x0b\x0c")
+    return (len(body) - spaces - body.count("=")) % 4 != 1
+
+
+_FEED_CHUNK = 1 << 16
+
+
+def _mime_tree(raw: bytes) -> Message:
+    """The compat32 tree of `raw`, fed to the parser in pieces: `message_from_bytes`
+    decodes the whole message into one string and splits it into a list of lines at once,
+    two extra copies of the message (the bodies are copies of their own anyway)."""
+    parser = BytesFeedParser(policy=policy.compat32)
+    view = memoryview(raw)
+    for start in range(0, len(raw), _FEED_CHUNK):
+        parser.feed(bytes(view[start : start + _FEED_CHUNK]))
+    msg = parser.close()
+    assert isinstance(msg, Message)
+    return msg
+
+
+def header_block(raw: bytes) -> bytes:
+    """The bytes up to the first empty line (RFC 5322 §2.1), or all of them."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i != -1]
+    return raw[: min(ends) + 2] if ends else raw
+
+
 def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
     defects: list[str] = []
-    msg: Message | None = None
-    try:
-        import mailparser
-
-        mp = mailparser.parse_from_bytes(bytes(raw))
-        msg = mp.message
-        defects += [f"mime: {c}" for c in sorted(set(mp.defects_categories or []))]
-    except Exception as exc:
-        defects.append(f"mail-parser failed ({type(exc).__name__}); standard parser used")
-    if msg is None:
-        msg = message_from_bytes(bytes(raw), policy=policy.compat32)
-        defects += [f"mime: {type(d).__name__}" for d in msg.defects]
+    msg = _mime_tree(raw)
+    categories = {type(d).__name__ for part in msg.walk() for d in part.defects}
+    defects += [f"mime: {c}" for c in sorted(categories)]
 
     # Top-level headers straight from the bytes: raw 8-bit header values survive there as
-    # surrogate escapes, which decode_header_value turns into the right charset.
+    # surrogate escapes, which decode_header_value turns into the right charset. Only the
+    # header block is read again, not the whole message.
     headers: dict[str, list[str]] = {}
     raw_headers: dict[str, list[Any]] = {}  # address headers: decoded as phrases, below
-    for k, v in BytesHeaderParser(policy=policy.compat32).parsebytes(bytes(raw)).items():
+    for k, v in BytesHeaderParser(policy=policy.compat32).parsebytes(header_block(raw)).items():
         headers.setdefault(k.lower(), []).append(decode_header_value(v))
         raw_headers.setdefault(k.lower(), []).append(v)
 
@@ -585,13 +617,11 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
         if payload is None:
             inner = part.get_payload()
             payload = inner.encode("utf-8", "surrogateescape") if isinstance(inner, str) else b""
-        elif str(part.get("Content-Transfer-Encoding", "")).strip().lower() == "base64":
-            # The stdlib hands back the undecoded text when base64 is invalid; notice it.
-            encoded = b"".join(str(part.get_payload()).encode("ascii", "replace").split())
-            try:
-                base64.b64decode(encoded + b"=" * (-len(encoded) % 4), validate=True)
-            except (ValueError, binascii.Error):
-                defects.append(f"corrupt: {ctype} base64 body could not be decoded")
+        elif str(
+            part.get("Content-Transfer-Encoding", "")
+        ).strip().lower() == "base64" and not _valid_base64(str(part.get_payload())):
+            # The stdlib decodes invalid base64 leniently (or hands back the text); notice it.
+            defects.append(f"corrupt: {ctype} base64 body could not be decoded")
         is_text = (
             ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename
         )
@@ -638,7 +668,8 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
 
     mid = ids("message-id")
     return ParsedMail(
-        raw=bytes(raw),
+        raw=raw,
+        mime=msg,
         message_id=mid[0] if mid else None,
         in_reply_to=ids("in-reply-to"),
         references=ids("references"),
