@@ -216,6 +216,7 @@ class App:
         return model.predict([text], top_k=top_k, contexts=[context])[0]
 
     def worker(self) -> Worker:
+        from gateway.intake.budget import MessageLimits
         from gateway.worker import Worker
 
         w = self.settings.worker
@@ -227,6 +228,7 @@ class App:
             self.notifier,
             max_attempts=w.max_attempts,
             lease=timedelta(seconds=w.lease_seconds),
+            limits=MessageLimits(**self.settings.limits.model_dump()),
         )
 
     def sender(self) -> OutboxSender:

@@ -286,6 +286,17 @@ PUBLIC_MAIL_DOMAINS = frozenset(
 )
 
 
+class LimitsSettings(Section):
+    """Per-message work budgets of the worker (gateway/intake/budget.py)."""
+
+    max_message_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(256 * 1024, ge=1024)
+    max_mime_parts: int = Field(500, ge=1)
+    max_mime_depth: int = Field(20, ge=1)
+    message_cpu_seconds: float = Field(20.0, gt=0)
+    memory_mb: int = Field(1024, ge=16)
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -354,6 +365,7 @@ class Settings(Section):
     imap: ImapSettings = ImapSettings()
     worker: WorkerSettings = WorkerSettings()
     alerts: AlertSettings = AlertSettings()
+    limits: LimitsSettings = LimitsSettings()
     logging: LoggingSettings = LoggingSettings()
     retention: RetentionSettings = RetentionSettings()
     trust: TrustSettings = TrustSettings()

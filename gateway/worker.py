@@ -8,12 +8,18 @@ Mailman's runner loop, with rows instead of queue files:
 - any exception rolls the message's transaction back; a separate short transaction
   records the error class (never message content: personal data stays out of logs and
   error columns) and, after `max_attempts`, holds the message with reason `crash`;
-- one bad message never blocks the others; `appeals requeue ID` puts a held one back.
+- one bad message never blocks the others; `appeals requeue ID` puts a held one back;
+- bounded work per message (`gateway/intake/budget.py`, `[limits]`): a message over the
+  size, header, part, nesting or memory limits is held before it is parsed (its size
+  from the row, before its bytes are read); one whose parsing and processing run over
+  `message_cpu_seconds` of CPU is held as `over-budget-cpu` (the pipeline's transaction
+  rolls back), and the worker goes on with the next.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -21,6 +27,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.errors import ParseError
+from gateway.intake.budget import CpuBudget, MessageLimits, OverBudget, precheck
 from gateway.intake.ingest import Ingest
 from gateway.intake.parsing import parse
 from gateway.logsetup import safe_traceback
@@ -45,6 +52,8 @@ class Worker:
         *,
         max_attempts: int = 3,
         lease: timedelta = timedelta(minutes=5),
+        limits: MessageLimits = MessageLimits(),
+        cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         self.sessions = sessions
         self.ingest = ingest
@@ -53,6 +62,9 @@ class Worker:
         self.notifier_for = notifier_for
         self.max_attempts = max_attempts
         self.lease = lease
+        self.limits = limits
+        # CPU seconds of this thread: the worker may share its process with the listener.
+        self.cpu_clock = cpu_clock
 
     def run_once(self, limit: int = 20) -> int:
         with self.sessions.begin() as session:
@@ -72,14 +84,28 @@ class Worker:
             row = session.get(InboundMessage, inbound_id)
             if row is None or row.state != "processing":
                 return None
-            attempts = row.attempts
+            attempts, size = row.attempts, row.size
         if attempts > self.max_attempts:
             # It already failed (or killed a worker) max_attempts times.
             self._finish_failed(inbound_id, "crash", "too many failed attempts", hold=True)
             return None
+        if size > self.limits.max_message_bytes:
+            # Not even read: the size intake recorded is enough.
+            detail = f"{size} bytes > {self.limits.max_message_bytes}"
+            self._finish_failed(inbound_id, "too-large", detail, hold=True)
+            return None
+        budget = CpuBudget(self.limits.message_cpu_seconds, self.cpu_clock)
         try:
             raw = self.ingest.raw(inbound_id)
-            parsed = parse(raw)
+            over = precheck(raw, self.limits)
+            if over is not None:
+                self._finish_failed(inbound_id, over[0], over[1], hold=True)
+                return None
+            parsed = parse(raw, budget)
+            del raw  # parsed.raw is the same object; nothing else keeps a copy
+        except OverBudget as exc:
+            self._finish_failed(inbound_id, exc.reason, exc.detail, hold=True)
+            return None
         except FileNotFoundError:
             self._finish_failed(inbound_id, "raw-missing", "raw bytes not in the store", hold=True)
             return None
@@ -106,6 +132,8 @@ class Worker:
                 row = session.get(InboundMessage, inbound_id)
                 assert row is not None
                 outcome = process(session, row, parsed, self.deps, self.notifier_for(session))
+                # Over budget: raising here rolls the message's rows and letters back.
+                budget.check("processing")
                 finish_inbound(
                     row,
                     outcome.state,
@@ -116,6 +144,9 @@ class Worker:
                 )
             log.info("inbound %d -> %s (%s)", inbound_id, outcome.state, outcome.reason)
             return outcome
+        except OverBudget as exc:
+            self._finish_failed(inbound_id, exc.reason, exc.detail, hold=True)
+            return None
         except Exception as exc:
             self._record_error(inbound_id, exc)
             return None

@@ -11,7 +11,7 @@ The two classic confusions of Cyrillic mail are handled explicitly:
   box-drawing characters; box-drawing inside words means KOI8-U.
 The standard library's compat32 parser reads the MIME tree once (it survives most broken
 MIME and records defects per part); the message is held in memory a small constant number
-of times: the bytes, the parsed tree and the decoded attachment bodies (issue 15: a second
+of times: the bytes, the parsed tree and the decoded attachment bodies (a second
 parser pass and whole-body copies took a 20 MB message to 10x its size). The tree goes
 along in `ParsedMail.mime`, so screening does not parse the message again. Whatever cannot be
 read is reported in `defects` in words an admin can act on; an exception is raised only
@@ -49,6 +49,7 @@ from gateway.intake.attachments import (
     safe_filename,
     unpack_tnef,
 )
+from gateway.intake.budget import CpuBudget, OverBudget
 from routing.htmltext import html_to_text
 from routing.mail import (
     Address,
@@ -435,9 +436,10 @@ _GENERATE = policy.compat32.clone(linesep="\r\n", mangle_from_=False, max_line_l
 class _Collector:
     """What the parts of one message (and of the messages attached to it) add up to."""
 
-    def __init__(self, names: UniqueNames, depth: int) -> None:
+    def __init__(self, names: UniqueNames, depth: int, budget: CpuBudget | None) -> None:
         self.names = names
         self.depth = depth
+        self.budget = budget
         self.texts: list[str] = []
         self.htmls: list[str] = []
         self.charset: str | None = None
@@ -473,7 +475,13 @@ class _Collector:
     def attached_message(self, part: Message, written: str | None) -> None:
         data = _attached_message_bytes(part)
         try:
-            inner = _parse(data, self.names, self.depth + 1) if self.depth < _MAX_DEPTH else None
+            inner = (
+                _parse(data, self.names, self.depth + 1, self.budget)
+                if self.depth < _MAX_DEPTH
+                else None
+            )
+        except OverBudget:
+            raise
         except Exception as exc:  # the outer letter must still be registered
             inner = None
             self.defects.append(f"attached message not readable ({type(exc).__name__})")
@@ -536,10 +544,12 @@ def _said_in(part: str, whole: str) -> bool:
     return " ".join(part.split()) in " ".join(whole.split())
 
 
-def parse(raw: bytes) -> ParsedMail:
+def parse(raw: bytes, budget: CpuBudget | None = None) -> ParsedMail:
+    """`raw` parsed; with a `budget`, `OverBudget` is raised between the pieces fed to the
+    MIME parser once the message's CPU seconds are used up."""
     if not isinstance(raw, bytes | bytearray):
         raise ParseError("not bytes")
-    return _parse(bytes(raw), UniqueNames(), 0)
+    return _parse(bytes(raw), UniqueNames(), 0, budget)
 
 
 _NOT_BASE64 = saferegex.compile(r"[^A-Za-z0-9+/=\s]")
@@ -559,7 +569,7 @@ def _valid_base64(body: str) -> bool:
 _FEED_CHUNK = 1 << 16
 
 
-def _mime_tree(raw: bytes) -> Message:
+def _mime_tree(raw: bytes, budget: CpuBudget | None) -> Message:
     """The compat32 tree of `raw`, fed to the parser in pieces: `message_from_bytes`
     decodes the whole message into one string and splits it into a list of lines at once,
     two extra copies of the message (the bodies are copies of their own anyway)."""
@@ -567,6 +577,8 @@ def _mime_tree(raw: bytes) -> Message:
     view = memoryview(raw)
     for start in range(0, len(raw), _FEED_CHUNK):
         parser.feed(bytes(view[start : start + _FEED_CHUNK]))
+        if budget is not None:
+            budget.check("parsing")
     msg = parser.close()
     assert isinstance(msg, Message)
     return msg
@@ -578,9 +590,9 @@ def header_block(raw: bytes) -> bytes:
     return raw[: min(ends) + 2] if ends else raw
 
 
-def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
+def _parse(raw: bytes, names: UniqueNames, depth: int, budget: CpuBudget | None) -> ParsedMail:
     defects: list[str] = []
-    msg = _mime_tree(raw)
+    msg = _mime_tree(raw, budget)
     categories = {type(d).__name__ for part in msg.walk() for d in part.defects}
     defects += [f"mime: {c}" for c in sorted(categories)]
 
@@ -593,10 +605,12 @@ def _parse(raw: bytes, names: UniqueNames, depth: int) -> ParsedMail:
         headers.setdefault(k.lower(), []).append(decode_header_value(v))
         raw_headers.setdefault(k.lower(), []).append(v)
 
-    got = _Collector(names, depth)
+    got = _Collector(names, depth, budget)
     # The top-level part is the letter itself even when it is an attached message type.
     parts = _leaves(msg) if msg.get_content_type() not in _MESSAGE_TYPES else iter([msg])
     for part in parts:
+        if budget is not None:
+            budget.check("reading parts")
         ctype = part.get_content_type()
         disposition = str(part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         try:
