@@ -69,7 +69,8 @@ def whitespace_bounce(run: int = 5000) -> bytes:
     notice = (
         "This is the mail system at host mx.example.net.\n\n"
         "I'm sorry to have to inform you that your message could not be delivered.\n"
-        + " \t" * (run // 2)
+        # One run of white space across lines (SMTP allows 1,000 octets a line).
+        + ((" \t" * 30 + "\n") * (run // 61 + 1))[:run]
         + "\n"
         + "\n" * 50
         + "-" * 40
