@@ -73,6 +73,9 @@ def whitespace_bounce(run: int = 5000) -> bytes:
         + ((" \t" * 30 + "\n") * (run // 61 + 1))[:run]
         + "\n"
         + "\n" * 50
+        # Text between the run and the marker: every line start in the run fails, which
+        # is what made `^\s*-*\s*(...)` backtrack.
+        + "<petro@example.net>: host mx.example.net said: 550 5.1.1 unknown user\n"
         + "-" * 40
         + "\n   This is a copy of the message, including all the headers.\n"
     )
