@@ -15,12 +15,12 @@ reports print) and, for type, in Russian, which staff in the east and south ofte
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+import saferegex
 from models import Appeal
 from routing.characteristics import (
     FORM_LABELS,
@@ -94,7 +94,7 @@ _VALUES: dict[str, dict[str, str]] = {
 }
 _NO_CATEGORY = frozenset({"немає", "нема", "none", "no", "-", "—", "без категорії", "нет"})
 # The Classifier's topic codes are three digits, sub-topics after dots ("010", "016.2").
-_TOPIC_CODE = re.compile(r"^\d{3}(?:\.\d{1,3})*$")
+_TOPIC_CODE = saferegex.compile(r"^\d{3}(?:\.\d{1,3})*$")
 
 
 def is_field(name: str) -> bool:

@@ -132,7 +132,9 @@ _STATUS_FILLER = frozenset(
 )
 # fmt: on
 _REG_NO = saferegex.compile(r"[a-zа-яіїєґ]{1,3}-\d{4}-\d+")
-_STATUS_LINE = saferegex.compile(r"^\s*#(?:status|статус)(?:\W|$)", saferegex.IGNORECASE | saferegex.MULTILINE)
+_STATUS_LINE = saferegex.compile(
+    r"^\s*#(?:status|статус)(?:\W|$)", saferegex.IGNORECASE | saferegex.MULTILINE
+)
 # Events a citizen's status letter tells, in the template's words (`citizen/status`):
 # what was done with the appeal, never what staff wrote or why an admin moved it.
 STATUS_EVENTS = (
