@@ -12,14 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-<<<<<<< HEAD
-_SURROGATE = re.compile("[\ud800-\udfff]")
 # Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: none
 # belongs in a one-line value, and CR or LF in a header value would start a new header.
 _BREAKS = {c: " " for c in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
 
-=======
->>>>>>> 48bd70f (Patterns over mail text run on RE2 (saferegex): no backtracking; Unicode classes kept, look-arounds and \b spelled out)
 
 def repair_surrogates(text: str) -> str:
     """`text` without lone surrogates, which no encoding can write (printing, JSON for
