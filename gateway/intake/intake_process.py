@@ -68,6 +68,10 @@ class ProcessCommitter:
         self._results: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._started = False
+        # Set when the child's socket reached end-of-file: the child is gone even if the
+        # kernel has not yet made it a zombie (its files close before it exits, so
+        # `poll()` can still say "running" for a moment after the end-of-file).
+        self._child_gone = False
 
     async def start(self) -> None:
         self._started = True
@@ -118,7 +122,12 @@ class ProcessCommitter:
             await self._fail_inflight(f"intake process unavailable: {type(exc).__name__}")
 
     async def _child_writer(self) -> asyncio.StreamWriter:
-        if self._writer is not None and self._proc is not None and self._proc.poll() is None:
+        if (
+            self._writer is not None
+            and self._proc is not None
+            and not self._child_gone
+            and self._proc.poll() is None
+        ):
             return self._writer
         await self._close_child()
         ours, theirs = socket.socketpair()
@@ -136,6 +145,7 @@ class ProcessCommitter:
         finally:
             theirs.close()
         reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+        self._child_gone = False
         self._results = asyncio.create_task(self._read_results(reader))
         log.info("intake process %d started", self._proc.pid)
         return self._writer
@@ -153,6 +163,9 @@ class ProcessCommitter:
                     self._ingest.notify_commit()
                 await self._after_batch()
         except (asyncio.IncompleteReadError, ConnectionError):
+            # Before answering the batch: its waiters' senders retry at once, and the
+            # retry must go to a new child, not be written into this dead socket.
+            self._child_gone = True
             if self._inflight:
                 log.error("intake process ended with a batch in flight; answering 451")
             await self._fail_inflight("intake process ended")
