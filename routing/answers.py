@@ -59,6 +59,7 @@ from routing.deadlines import (
     extend,
     forward_deadline,
 )
+from routing.greeting import opens_with_greeting
 from routing.letters import letter
 from routing.lifecycle import (
     OPEN_STATES,
@@ -261,7 +262,10 @@ def relay_answer(
     """Returns the decisions on the answer's files: the same rules as for citizens' files
     (a program is not passed on to a citizen either)."""
     files = review(parsed.attachments, limits or AttachmentLimits())
-    context = {**view(appeal), "answer": {"text": text.strip(), "final": final}}
+    # A department that opens with its own salutation ("Доброго дня, Маріє Іванівно!")
+    # greets the citizen itself; the letter around it then adds none of its own.
+    answer = {"text": text.strip(), "final": final, "greeted": opens_with_greeting(text)}
+    context = {**view(appeal), "answer": answer}
     if appeal.citizen_email:
         notices.add(
             letter("citizen/answer", appeal.kind),
@@ -290,7 +294,7 @@ def relay_answer(
             notices.add(
                 letter("citizen/answer", member.kind),
                 to=[member.citizen_email],
-                context={**view(member), "answer": {"text": text.strip(), "final": final}},
+                context={**view(member), "answer": answer},
                 appeal_id=member.id,
                 language=member.language,
                 reply_token_for=member.id,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from models import Appeal, Department
 from routing.config import PipelineConfig
+from routing.greeting import greetings
 
 
 def _d(d: date) -> str:
@@ -43,6 +44,9 @@ def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) ->
             "text": appeal.text,
             "topic": appeal.topic,
             "citizen_name": appeal.citizen_name or "",
+            # The one salutation every letter to the citizen opens with, by the letter's
+            # language ("Шановна Маріє Іванівно!"; neutral when the name is not sure).
+            "greeting": greetings(appeal.citizen_name, collective=appeal.collective),
             "citizen_email": appeal.citizen_email or "",
             "citizen_address": appeal.citizen_address or "",
             "citizen_phone": appeal.citizen_phone or "",

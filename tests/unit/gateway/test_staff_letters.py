@@ -1,6 +1,8 @@
 """Letters to staff, rendered from the shipped templates: a refused command is explained in
 the letter's language (never half in English), every command has its confirmation, and
-forwards and help letters list the department codes `#redirect` takes."""
+forwards and help letters list the department codes `#redirect` takes; every letter to a
+citizen opens with the one greeting `routing.views` gives, and a relayed answer that
+greets the citizen itself gets no second one."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from typing import Any
 import pytest
 
 from gateway.outbound.notify import Renderer
+from routing.attachments import AttachmentLimits
 from routing.deadlines import DeadlineRules, ExtensionRefused, WorkCalendar, extend
+from routing.greeting import greetings
 
 REPO = Path(__file__).resolve().parents[3]
 RENDER = Renderer([REPO / "templates"])
@@ -38,6 +42,7 @@ def context(kind: str = "appeal", **extra: Any) -> dict[str, Any]:
             "text": "Text",
             "topic": None,
             "citizen_name": "",
+            "greeting": greetings(""),
             "citizen_email": "c@x.ua",
             "citizen_address": "",
             "citizen_phone": "",
@@ -282,7 +287,9 @@ def test_request_letters_speak_of_a_request_under_its_own_law() -> None:
         )
         assert "звернення" not in body.lower(), name
     _, answer = RENDER.render(
-        "citizen/info_answer", "uk", {**ctx, "answer": {"text": "Текст", "final": True}}
+        "citizen/info_answer",
+        "uk",
+        {**ctx, "answer": {"text": "Текст", "final": True, "greeted": False}},
     )
     assert "запит на інформацію" in answer and "ст. 23" in answer
 
@@ -324,3 +331,70 @@ def test_the_status_letter_tells_state_term_and_history_in_plain_words(language:
         assert line in body, body
     if language == "en":
         assert not CYRILLIC.search(body)
+
+
+CITIZEN_LETTERS = sorted(
+    p.name.removesuffix(".txt.j2") for p in (REPO / "templates" / "uk" / "citizen").glob("*.txt.j2")
+)
+EXTRA: dict[str, Any] = {
+    "answer": {
+        "text": "Ремонт двору включено до плану на травень.",
+        "final": True,
+        "greeted": False,
+    },
+    "extension": {"reason": "потрібна перевірка на місці"},
+    "holder": {"address": "holder@oda.example", "reason": "не володіємо"},
+    "external": {"address": "body@oda.example", "reason": "не наша компетенція"},
+    "refused": [],
+    "limits": AttachmentLimits().as_view(),
+    "followup": False,
+    "missing": [("адресу", "address")],
+    "why": "anonymous",
+    "original": {"reg_no": "A-2026-000001"},
+    "again": False,
+}
+
+
+def _citizen(name: str, kind: str = "appeal") -> dict[str, Any]:
+    ctx = context(kind, **EXTRA)
+    ctx["appeal"] = {**ctx["appeal"], "citizen_name": name, "greeting": greetings(name)}
+    return ctx
+
+
+@pytest.mark.parametrize("letter", CITIZEN_LETTERS)
+@pytest.mark.parametrize(
+    ("name", "uk", "en"),
+    [
+        ("Коваленко Марія Іванівна", "Шановна Маріє Іванівно!", "Dear Ms Коваленко,"),
+        ("Олександр Петрович Шевченко", "Шановний Олександре Петровичу!", "Dear Mr Шевченко,"),
+        ("Мария Ивановна", "Добрий день!", "Dear Мария Ивановна,"),
+    ],
+)
+def test_every_citizen_letter_opens_with_the_greeting(
+    letter: str, name: str, uk: str, en: str
+) -> None:
+    kind = "info_request" if letter.startswith("info_") else "appeal"
+    ctx = _citizen(name, kind)
+    for language, expected in (("uk", uk), ("en", en)):
+        _, body = RENDER.render(f"citizen/{letter}", language, ctx)
+        lines = [ln for ln in body.splitlines() if not ln.startswith("{")]
+        assert lines[0] == expected, (letter, language, body[:200])
+        assert lines[1] == "" and lines[2] != "", (letter, language, body[:200])
+        assert "Шановний(а)" not in body
+        # The name is declined, never repeated in the nominative in Ukrainian.
+        assert language == "en" or name not in lines[0]
+
+
+@pytest.mark.parametrize("letter", ["answer", "info_answer"])
+def test_relayed_answer_with_its_own_greeting_has_one(letter: str) -> None:
+    kind = "info_request" if letter.startswith("info_") else "appeal"
+    own = "Доброго дня, Маріє Іванівно!\n\nРемонт двору включено до плану на травень."
+    ctx = _citizen("Коваленко Марія Іванівна", kind)
+    ctx["answer"] = {"text": own, "final": True, "greeted": True}
+    _, body = RENDER.render(f"citizen/{letter}", "uk", ctx)
+    assert "Шановна Маріє Іванівно!" not in body
+    assert body.count("Маріє Іванівно") == 1
+    assert body.index("Надсилаємо відповідь") < body.index("Доброго дня, Маріє Іванівно!")
+    ctx["answer"] = {**ctx["answer"], "greeted": False, "text": "Ремонт буде у травні."}
+    _, plain = RENDER.render(f"citizen/{letter}", "uk", ctx)
+    assert plain.startswith("Шановна Маріє Іванівно!\n\nНадсилаємо відповідь")
