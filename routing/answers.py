@@ -74,6 +74,7 @@ from routing.mail import ParsedMail
 from routing.numbering import as_kind
 from routing.ports import NoticeSink
 from routing.quotes import extract_commands, split_reply
+from routing.threads import chain_of
 
 _EMAIL = saferegex.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -113,7 +114,8 @@ def handle_department_reply(ctx: AnswerContext, actor: str) -> ReplyResult:
     if text and parts.signature:
         text = f"{text}\n\n{parts.signature}"
     appeal = ctx.appeal
-    thread = [ctx.parsed.message_id] if ctx.parsed.message_id else []
+    # Letters back to staff answer the staff member's own message (RFC 5322 §3.6.4).
+    thread = chain_of(ctx.parsed)
     # `#result <вирішено|роз'яснено|відмовлено>` qualifies a final answer and may stand
     # beside other commands; it is taken out before the one command that decides.
     result: tuple[str, str] | None = None
@@ -235,7 +237,7 @@ def _answer(
         limits=ctx.limits,
     )
     if not final:
-        _confirm(ctx, actor, {"command": "interim"}, [ctx.parsed.message_id or ""])
+        _confirm(ctx, actor, {"command": "interim"}, chain_of(ctx.parsed))
     not_passed = _refused_names(files)
     if not_passed:
         # The answer went out; staff learn which of its files did not, to send them

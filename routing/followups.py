@@ -73,6 +73,7 @@ from routing.ports import NoticeSink
 from routing.quotes import ReplyParts, split_reply
 from routing.registration import Placement, assess, dispose, persist, place
 from routing.screening import may_auto_reply_to
+from routing.threads import chain_of
 from routing.views import appeal_view, viewer
 
 # Thanks in the languages citizens write in; a reply is "pure thanks" when every word of it
@@ -229,7 +230,7 @@ class _Reply:
         )
 
     def thread(self) -> list[str]:
-        return [self.parsed.message_id] if self.parsed.message_id else []
+        return chain_of(self.parsed)
 
 
 def handle_citizen_reply(

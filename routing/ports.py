@@ -44,7 +44,10 @@ class AttachmentRef:
 class NoticeSink(Protocol):
     """Where routing puts the mail it wants sent. The gateway renders the template named by
     `kind` (`<audience>/<event>`) and writes an outbox row in the caller's transaction.
-    Returns the Message-ID of the queued message."""
+    `thread_with` is the References chain of the message this one answers (its last id
+    becomes In-Reply-To); left empty, the letter joins its audience's conversation about
+    the appeal (`routing.threads.default_thread`). Returns the Message-ID of the queued
+    message."""
 
     def add(
         self,

@@ -46,6 +46,7 @@ from routing.numbering import Kind, allocate_number, detect_kind, is_urgent_requ
 from routing.ports import NoticeSink
 from routing.screening import may_auto_reply_to
 from routing.streets import NO_DISTRICT, Resolution
+from routing.threads import chain_of
 from routing.views import appeal_view
 
 log = logging.getLogger(__name__)
@@ -222,6 +223,11 @@ def persist(
         characteristic_sources=traits.sources,
     )
     session.add(appeal)
+    # Every letter to the citizen answers this one (routing.threads): the conversation it
+    # was part of is kept beside its Message-ID.
+    conversation = chain_of(parsed)[:-1]
+    if conversation:
+        inbound.info = {**(inbound.info or {}), "references": conversation}
     session.flush()
     for file in facts.files:
         att = file.info
@@ -311,7 +317,7 @@ class CitizenLetters:
             appeal_id=self.appeal.id,
             language=self.appeal.language,
             reply_token_for=self.appeal.id,
-            thread_with=[self.parsed.message_id] if self.parsed.message_id else [],
+            thread_with=chain_of(self.parsed),
         )
 
 

@@ -15,7 +15,9 @@ Headers on everything we send:
 - `X-Appeal-Gateway`: our loop marker with a MAC of the Message-ID; mail carrying a
   valid one that comes back is discarded, a copied or invented one decides nothing;
 - a `Reply-To` carrying the appeal's unforgeable token, so a plain Reply comes back here;
-- `In-Reply-To`/`References` to keep the conversation threaded in mail clients.
+- `In-Reply-To`/`References` to keep the conversation threaded in mail clients: what the
+  sender names, else the citizen's own letter for letters to the citizen and the forward
+  for letters to the department (`routing.threads`, RFC 5322 §3.6.4).
 No header is ever built from text with a line break or control character in it: subjects
 are put on one line (`routing.mail.one_line`, which also undoes what an encoded word in the
 citizen's subject decoded to), recipients must each be one plain address
@@ -55,6 +57,7 @@ from gateway.rawstore import RawStore
 from models import OutboundMessage
 from routing.mail import one_line
 from routing.ports import AttachmentRef, Clock
+from routing.threads import default_thread
 from routing.tokens import ReplyAddressCodec
 
 LOOP_HEADER = "X-Appeal-Gateway"
@@ -268,7 +271,11 @@ class Notifier:
             headers["Reply-To"] = self.codec.address_for(
                 reply_token_for, "department" if audience == "department" else "citizen"
             )
-        refs = [m for m in thread_with if m]
+        # A sender that names no thread gets the one its audience belongs to: the
+        # citizen's own letter, or the forward to the department (routing.threads).
+        refs = [m for m in thread_with if m] or default_thread(
+            self.session, kind, appeal_id, recipients
+        )
         if refs:
             headers["In-Reply-To"] = refs[-1]
             headers["References"] = " ".join(refs)
