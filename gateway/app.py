@@ -265,7 +265,7 @@ def build_app(
         if require_secrets:
             raise SettingsError(
                 f"environment variable {s.outbound.token_secret_env} (the reply-token key, "
-                "outbound.token_secret_env) is not set"
+                f"outbound.token_secret_env) is not set, and {s.token_key_path} holds no key"
             )
         key = "unset-key-for-read-only-commands"
     s.var_dir.mkdir(parents=True, exist_ok=True)

@@ -350,8 +350,15 @@ def cmd_settings_check(args: argparse.Namespace) -> int:
     print(json.dumps(redacted(settings), ensure_ascii=False, indent=2, default=str))
     missing = missing_secrets(settings)
     if missing:
-        print(f"missing environment variables: {', '.join(missing)}", file=sys.stderr)
+        where = ""
+        if settings.outbound.token_secret_env in missing:
+            where = f" (the token key may also be kept in {settings.token_key_path})"
+        print(f"missing environment variables: {', '.join(missing)}{where}", file=sys.stderr)
         return 1
+    key_file = settings.token_key_path
+    from_file = settings.outbound.token_secret_env not in os.environ and key_file.exists()
+    if from_file and key_file.stat().st_mode & 0o077:
+        print(f"warning: {key_file} is readable by others; chmod 600 it", file=sys.stderr)
     print("settings OK", file=sys.stderr)
     return 0
 

@@ -113,6 +113,9 @@ class OutboundSettings(Section):
     plus_delimiter: str = "+"
     message_id_domain: str = "appeals.council.example"
     token_secret_env: str = "APPEALS_TOKEN_KEY"
+    # Read when that variable is not set: where scripts/run keeps the key it makes for the
+    # embedded default, so `appeals ...` commands work on that install as they are.
+    token_key_file: Path | None = None  # default <var_dir>/token.key
     outbox_dir: Path | None = None
     retry_for_hours: float = Field(48, gt=0)
     first_retry_seconds: int = Field(60, ge=1)
@@ -443,6 +446,11 @@ class Settings(Section):
         return self.path(p) if p else None
 
     @property
+    def token_key_path(self) -> Path:
+        f = self.outbound.token_key_file
+        return self.path(f) if f else self.var_dir / "token.key"
+
+    @property
     def raw_dir(self) -> Path:
         return self.var_dir / "raw"
 
@@ -515,7 +523,21 @@ def settings_from_dict(
     except ValidationError as exc:
         raise SettingsError(_describe(origin, exc)) from exc
     secrets = {name: env[name] for name in _secret_env_names(probe) if name in env}
+    token_env = probe.outbound.token_secret_env
+    if token_env not in secrets:
+        key = _key_from_file(probe.token_key_path)
+        if key:
+            secrets[token_env] = key
     return probe.model_copy(update={"secrets": secrets})
+
+
+def _key_from_file(path: Path) -> str | None:
+    """The token key kept in a file (one line, as scripts/run writes it), or None."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return None
+    return text.strip() or None
 
 
 def _secret_env_names(s: Settings) -> list[str]:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +110,73 @@ def test_a_department_mailbox_that_the_gateway_receives_is_refused(mailbox: str)
     housing["email"] = mailbox
     with pytest.raises(SettingsError, match=r"departments\.housing\.email"):
         settings_from_dict(data, base_dir=REPO, env={"APPEALS_TOKEN_KEY": "k"})
+
+
+def _settings_check(cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`appeals settings check` as an admin runs it on the embedded default: in the
+    install's directory, ./settings.toml, no token key in the environment."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("APPEALS_TOKEN_KEY", "APPEALS_SETTINGS")
+    }
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "settings", "check"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_settings_check_works_on_the_default_install(tmp_path: Path) -> None:
+    shutil.copy(REPO / "settings.toml", tmp_path / "settings.toml")
+    before = _settings_check(tmp_path)
+    assert before.returncode == 1
+    assert "APPEALS_TOKEN_KEY" in before.stderr and "token.key" in before.stderr
+    # What scripts/run makes on first start: var/token.key, one line, mode 600.
+    run_script = (REPO / "scripts" / "run").read_text(encoding="utf-8")
+    assert "var/token.key" in run_script and "umask 077" in run_script
+    (tmp_path / "var").mkdir()
+    key = tmp_path / "var" / "token.key"
+    key.write_text("a-key-made-by-scripts-run\n", encoding="utf-8")
+    key.chmod(0o600)
+    done = _settings_check(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("settings OK")
+    assert "warning" not in done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["secrets_present"]["APPEALS_TOKEN_KEY"] is True
+    assert "a-key-made-by-scripts-run" not in done.stdout + done.stderr
+    key.chmod(0o644)
+    loose = _settings_check(tmp_path)
+    assert loose.returncode == 0 and "readable by others" in loose.stderr
+
+
+def test_settings_check_refuses_a_department_mailbox_that_is_an_intake_address(
+    tmp_path: Path,
+) -> None:
+    text = (REPO / "settings.toml").read_text(encoding="utf-8")
+    assert 'email = "zhkg-staff@council.example"' in text
+    (tmp_path / "settings.toml").write_text(
+        text.replace('email = "zhkg-staff@council.example"', 'email = "zhkg@council.example"'),
+        encoding="utf-8",
+    )
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "token.key").write_text("k\n", encoding="utf-8")
+    done = _settings_check(tmp_path)
+    assert done.returncode == 1
+    assert "departments.housing.email" in done.stderr and "zhkg@council.example" in done.stderr
+
+
+def test_token_key_from_the_environment_wins_over_the_file(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "token.key").write_text("from-file\n", encoding="utf-8")
+    from_file = settings_from_dict({}, base_dir=tmp_path, env={})
+    assert from_file.secret("APPEALS_TOKEN_KEY") == "from-file"
+    from_env = settings_from_dict({}, base_dir=tmp_path, env={"APPEALS_TOKEN_KEY": "env"})
+    assert from_env.secret("APPEALS_TOKEN_KEY") == "env"
+    assert (
+        settings_from_dict({}, base_dir=tmp_path / "none", env={}).secret("APPEALS_TOKEN_KEY")
+        is None
+    )
