@@ -1,0 +1,280 @@
+"""The letters a citizen gets, read as they come out of the running gateway: the greeting
+names the citizen in the vocative ("Шановна Маріє Іванівно!") when the name is sure and is
+neutral otherwise; a relayed answer that greets the citizen itself has no second greeting;
+every letter to the citizen answers the citizen's own message (In-Reply-To/References),
+and the forward to the department starts a conversation of its own."""
+
+from __future__ import annotations
+
+import base64
+import quopri
+import textwrap
+
+from harness import Gateway, Letter, by_rcpt
+
+NEUTRAL = "Добрий день!"
+
+
+def b64(text: str) -> str:
+    return "\n".join(textwrap.wrap(base64.b64encode(text.encode()).decode(), 76))
+
+
+def word(text: str) -> str:
+    return f"=?UTF-8?B?{base64.b64encode(text.encode()).decode()}?="
+
+
+def gmail(mid: str, sender: tuple[str, str], to: str, subject: str, body: str) -> str:
+    # Gmail web: multipart/alternative, UTF-8 bodies in base64, encoded-word headers.
+    html = '<div dir="ltr">' + body.replace("\n", "<br>") + "</div>"
+    return f"""MIME-Version: 1.0
+Date: Tue, 8 Dec 2026 09:41:12 +0200
+Message-ID: <{mid}>
+Subject: {word(subject)}
+From: {word(sender[0])} <{sender[1]}>
+To: {to}
+Content-Type: multipart/alternative; boundary="000000000000c1d2e3f4a5b6c7d8"
+
+--000000000000c1d2e3f4a5b6c7d8
+Content-Type: text/plain; charset="UTF-8"
+Content-Transfer-Encoding: base64
+
+{b64(body)}
+
+--000000000000c1d2e3f4a5b6c7d8
+Content-Type: text/html; charset="UTF-8"
+Content-Transfer-Encoding: base64
+
+{b64(html)}
+
+--000000000000c1d2e3f4a5b6c7d8--
+"""
+
+
+def outlook(mid: str, sender: tuple[str, str], to: str, subject: str, body: str) -> str:
+    # Outlook on Windows, a new message: Thread-Index, Content-Language, alternatives in
+    # quoted-printable, a display name in an encoded word.
+    plain = quopri.encodestring(body.encode()).decode("ascii")
+    html = quopri.encodestring(
+        ("<html><body><p>" + body.replace("\n", "<br>\n") + "</p></body></html>").encode()
+    ).decode("ascii")
+    return f"""From: {word(sender[0])} <{sender[1]}>
+To: {to}
+Subject: {word(subject)}
+Thread-Topic: {word(subject)}
+Thread-Index: AdtJ0x2mW4kLRkKq3vR1sT0u7A==
+Date: Tue, 8 Dec 2026 07:52:40 +0000
+Message-ID: <{mid}>
+Accept-Language: uk-UA, en-US
+Content-Language: uk-UA
+X-MS-Has-Attach:
+X-MS-TNEF-Correlator:
+MIME-Version: 1.0
+Content-Type: multipart/alternative;
+\tboundary="_000_VI1PR0801MB2F3A4B5C6D7E8F9A0B1C2D3EVI1PR0801MB2F3Aeurp_"
+
+--_000_VI1PR0801MB2F3A4B5C6D7E8F9A0B1C2D3EVI1PR0801MB2F3Aeurp_
+Content-Type: text/plain; charset="utf-8"
+Content-Transfer-Encoding: quoted-printable
+
+{plain}
+--_000_VI1PR0801MB2F3A4B5C6D7E8F9A0B1C2D3EVI1PR0801MB2F3Aeurp_
+Content-Type: text/html; charset="utf-8"
+Content-Transfer-Encoding: quoted-printable
+
+{html}
+--_000_VI1PR0801MB2F3A4B5C6D7E8F9A0B1C2D3EVI1PR0801MB2F3Aeurp_--
+"""
+
+
+def ukrnet(mid: str, sender: tuple[str, str], to: str, subject: str, body: str) -> str:
+    # ukr.net webmail: windows-1251 is long gone, UTF-8 in quoted-printable, X-Mailer FREEMAIL.
+    text = quopri.encodestring(body.encode()).decode("ascii")
+    return f"""Date: Tue, 08 Dec 2026 11:02:33 +0200
+From: {word(sender[0])} <{sender[1]}>
+To: {to}
+Subject: {word(subject)}
+Message-ID: <{mid}>
+X-Mailer: FREEMAIL
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+{text}
+"""
+
+
+def appeal(gateway: Gateway, raw: str, sender: str, to: str) -> tuple[Letter, Letter]:
+    """The acknowledgement to the citizen and the forward to the department."""
+    gateway.send(raw, sender, [to])
+    out = by_rcpt(gateway.wait_letters(2))
+    ack = out.pop(sender)
+    ((_, fwd),) = out.items()
+    return ack, fwd
+
+
+def first_line(letter: Letter) -> str:
+    return letter.text.splitlines()[0]
+
+
+def assert_answers(letter: Letter, message_id: str) -> None:
+    """The letter is a reply to the citizen's own message (RFC 5322 §3.6.4)."""
+    assert letter.msg["In-Reply-To"] == message_id, letter.msg["In-Reply-To"]
+    assert str(letter.msg["References"]).split() == [message_id]
+
+
+def test_female_citizen_from_gmail_is_greeted_in_the_vocative(gateway: Gateway) -> None:
+    mid = "CAJx7Hq2Lw0Tn-8sPzQ1mK3vR5tY9uB@mail.gmail.com"
+    body = (
+        "Добрий день!\n\nУ під'їзді нашого будинку третій тиждень не працює освітлення на "
+        "всіх поверхах, увечері ходимо з ліхтариками.\n\nЗ повагою,\nКоваленко Марія Іванівна\n"
+        "м. Луцьк, вул. Львівська, 14, кв. 60\n"
+    )
+    ack, fwd = appeal(
+        gateway,
+        gmail(
+            mid, ("Марія К.", "m.kovalenko77@gmail.com"), "zhkg@council.example", "Освітлення", body
+        ),
+        "m.kovalenko77@gmail.com",
+        "zhkg@council.example",
+    )
+    assert first_line(ack) == "Шановна Маріє Іванівно!"
+    assert ack.text.splitlines()[1] == "" and "Шановний(а)" not in ack.text
+    assert_answers(ack, f"<{mid}>")
+    # The department's conversation starts with the forward: it answers nothing.
+    assert fwd.rcpt == "zhkg-staff@council.example"
+    assert fwd.msg["In-Reply-To"] is None and fwd.msg["References"] is None
+
+
+def test_male_citizen_from_outlook_is_greeted_in_the_vocative(gateway: Gateway) -> None:
+    mid = "VI1PR0801MB2F3A4B5C6D7E8F9A0B1C2D3E@VI1PR0801MB2F3A.eurprd08.prod.outlook.com"
+    body = (
+        "Прошу відремонтувати дитячий майданчик біля будинку на просп. Волі, 20: зламані "
+        "гойдалки і лавки.\n\nЗ повагою,\nОлександр Петрович Шевченко\n"
+        "м. Луцьк, просп. Волі, 20, кв. 3\n"
+    )
+    ack, _ = appeal(
+        gateway,
+        outlook(
+            mid,
+            ("Shevchenko O.", "o.shevchenko@outlook.com"),
+            "zhkg@council.example",
+            "Майданчик",
+            body,
+        ),
+        "o.shevchenko@outlook.com",
+        "zhkg@council.example",
+    )
+    assert first_line(ack) == "Шановний Олександре Петровичу!"
+    assert_answers(ack, f"<{mid}>")
+
+
+def test_a_name_the_rules_cannot_decline_gets_the_neutral_greeting(gateway: Gateway) -> None:
+    mid = "1765184553.44102.83214.ukrnet@frv52.fwdcdn.com"
+    body = (
+        "Здравствуйте! Во дворе дома по ул. Шевченко, 40 третий месяц не вывозят мусор, "
+        "контейнеры переполнены.\n\nС уважением,\nМария Ивановна\n"
+        "г. Луцк, ул. Шевченко, 40, кв. 7\n"
+    )
+    ack, _ = appeal(
+        gateway,
+        ukrnet(
+            mid, ("Мария Ивановна", "m.ivanovna@ukr.net"), "zhkg@council.example", "Мусор", body
+        ),
+        "m.ivanovna@ukr.net",
+        "zhkg@council.example",
+    )
+    assert first_line(ack) == NEUTRAL
+    assert "Мария" not in first_line(ack) and "Шановн" not in ack.text
+    assert_answers(ack, f"<{mid}>")
+
+
+def staff_reply(fwd: Letter, text: str, n: int) -> str:
+    # Outlook 2016: the answer on top, the forward below an "From:/Sent:" block.
+    plain = (
+        f"{text}\n\nЗ повагою,\nІван Майстренко\nпровідний спеціаліст\n\n"
+        f"From: Звернення громадян <appeals@council.example>\n"
+        f"Sent: Tuesday, December 8, 2026 10:12 AM\nTo: {fwd.rcpt}\n"
+        f"Subject: {fwd.subject}\n\n{fwd.text}\n"
+    )
+    return f"""From: {word("Іван Майстренко")} <{fwd.rcpt}>
+To: {fwd.msg["Reply-To"]}
+Subject: {word("RE: " + fwd.subject)}
+Thread-Index: AQHbSFq0Yx2mW4kLRkKq3vR1sT0u{n:02d}==
+Date: Tue, 8 Dec 2026 08:15:{10 + n:02d} +0000
+Message-ID: <AM9PR07MB8{n:03d}4D5E6F7A8B9C@AM9PR07MB8123.eurprd07.prod.outlook.com>
+References: {fwd.msg["Message-ID"]}
+In-Reply-To: {fwd.msg["Message-ID"]}
+Content-Language: uk-UA
+MIME-Version: 1.0
+Content-Type: text/plain; charset="utf-8"
+Content-Transfer-Encoding: base64
+
+{b64(plain)}
+"""
+
+
+def test_relayed_answer_has_one_greeting_and_answers_the_citizens_message(
+    gateway: Gateway,
+) -> None:
+    mid = "CAJx9Rt4Nn2Vp-0uQzS3oM5xT7vA1wD@mail.gmail.com"
+    body = (
+        "Добрий день!\n\nБіля будинку на вул. Конякіна, 17 глибока яма на тротуарі, "
+        "вже двоє людей впали.\n\nЗ повагою,\nСавчук Олена Степанівна\n"
+        "м. Луцьк, вул. Конякіна, 17, кв. 9\n"
+    )
+    ack, fwd = appeal(
+        gateway,
+        gmail(
+            mid,
+            ("Олена Савчук", "olena.savchuk.lutsk@gmail.com"),
+            "zhkg@council.example",
+            "Яма",
+            body,
+        ),
+        "olena.savchuk.lutsk@gmail.com",
+        "zhkg@council.example",
+    )
+    assert first_line(ack) == "Шановна Олено Степанівно!"
+    own = (
+        "Доброго дня, Олено Степанівно!\n\nЯму на тротуарі засиплять і заасфальтують до 20.12.2026."
+    )
+    gateway.send(staff_reply(fwd, own, 1), fwd.rcpt, [str(fwd.msg["Reply-To"])])
+    (answer,) = gateway.wait_letters(1)
+    assert answer.rcpt == "olena.savchuk.lutsk@gmail.com" and "Відповідь" in answer.subject
+    text = answer.text
+    # One greeting: the department's own, not ours beside it.
+    assert "Шановна Олено Степанівно!" not in text
+    assert text.count("Олено Степанівно") == 1
+    assert first_line(answer).startswith("Надсилаємо відповідь на Ваше звернення")
+    assert "Доброго дня, Олено Степанівно!" in text and "заасфальтують до 20.12.2026" in text
+    # Threaded under the citizen's own letter, as the acknowledgement is.
+    assert_answers(answer, f"<{mid}>")
+    assert answer.msg["In-Reply-To"] == ack.msg["In-Reply-To"]
+
+
+def test_relayed_answer_without_a_greeting_gets_ours(gateway: Gateway) -> None:
+    mid = "VI1PR0801MB9A8B7C6D5E4F3A2B1C0D@VI1PR0801MB9A8B.eurprd08.prod.outlook.com"
+    body = (
+        "Прошу встановити лавку на зупинці «Центральний ринок».\n\nЗ повагою,\n"
+        "Ігор Олегович Мельник\nм. Луцьк, вул. Ковельська, 20, кв. 4\n"
+    )
+    ack, fwd = appeal(
+        gateway,
+        outlook(
+            mid, ("Ігор Мельник", "i.melnyk@outlook.com"), "zhkg@council.example", "Лавка", body
+        ),
+        "i.melnyk@outlook.com",
+        "zhkg@council.example",
+    )
+    assert first_line(ack) == "Шановний Ігорю Олеговичу!"
+    gateway.send(
+        staff_reply(fwd, "Лавку встановлять до кінця місяця.", 2),
+        fwd.rcpt,
+        [str(fwd.msg["Reply-To"])],
+    )
+    (answer,) = gateway.wait_letters(1)
+    lines = answer.text.splitlines()
+    assert lines[:2] == ["Шановний Ігорю Олеговичу!", ""]
+    assert lines[2].startswith("Надсилаємо відповідь на Ваше звернення")
+    assert answer.text.count("Шановний") == 1
+    assert_answers(answer, f"<{mid}>")
