@@ -278,3 +278,38 @@ def test_relayed_answer_without_a_greeting_gets_ours(gateway: Gateway) -> None:
     assert lines[2].startswith("Надсилаємо відповідь на Ваше звернення")
     assert answer.text.count("Шановний") == 1
     assert_answers(answer, f"<{mid}>")
+
+
+def test_interim_and_extension_letters_answer_the_citizens_message(gateway: Gateway) -> None:
+    mid = "CAJx2Kp8Mm4Wq-6vRzT5nL7yU9wC3eF@mail.gmail.com"
+    body = (
+        "Добрий день!\n\nУ нашому будинку другий тиждень немає гарячої води, управитель "
+        "не відповідає.\n\nЗ повагою,\nНаталія Сергіївна Лисенко\n"
+        "м. Луцьк, вул. Електроапаратна, 3, кв. 81\n"
+    )
+    _, fwd = appeal(
+        gateway,
+        gmail(
+            mid,
+            ("Наталія Лисенко", "n.lysenko.lutsk@gmail.com"),
+            "zhkg@council.example",
+            "Гаряча вода",
+            body,
+        ),
+        "n.lysenko.lutsk@gmail.com",
+        "zhkg@council.example",
+    )
+    for n, command in (
+        (3, "#interim\nЗвернулися до управителя, чекаємо на пояснення."),
+        (4, "#extend 10 потрібна перевірка мереж підрядником"),
+    ):
+        reply = staff_reply(fwd, command, n)
+        gateway.send(reply, fwd.rcpt, [str(fwd.msg["Reply-To"])])
+        out = by_rcpt(gateway.wait_letters(2))
+        told, confirmed = out["n.lysenko.lutsk@gmail.com"], out[fwd.rcpt]
+        assert told.text.splitlines()[0] == "Шановна Наталіє Сергіївно!"
+        assert_answers(told, f"<{mid}>")
+        # The confirmation answers the staff member's message, in the forward's thread.
+        staff_id = next(ln for ln in reply.splitlines() if ln.startswith("Message-ID:")).split()[1]
+        assert confirmed.msg["In-Reply-To"] == staff_id
+        assert str(confirmed.msg["References"]).split() == [str(fwd.msg["Message-ID"]), staff_id]
