@@ -6,8 +6,6 @@ overdue reminder and the escalation, never the before-due reminders whose time h
 
 from __future__ import annotations
 
-import base64
-import quopri
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -21,6 +19,7 @@ from aiosmtpd.controller import Controller
 from conftest import CaptureRelay
 from gwtest import free_port
 from harness import Gateway, by_rcpt
+from letter_clients import ukrnet
 
 KYIV = ZoneInfo("Europe/Kyiv")
 
@@ -55,20 +54,13 @@ def ukrnet_appeal() -> str:
         "ліхтарі, увечері на тротуарі темно.\n\nЗ повагою,\nГанна Кузьмівна Бондар\n"
         "м. Луцьк, вул. Рівненська, 56, кв. 12\n"
     )
-    subject = base64.b64encode("Не горять ліхтарі".encode()).decode()
-    name = base64.b64encode("Ганна Бондар".encode()).decode()
-    return f"""Date: Tue, 08 Dec 2026 11:02:33 +0200
-From: =?utf-8?B?{name}?= <h.bondar@ukr.net>
-To: zhkg@council.example
-Subject: =?utf-8?B?{subject}?=
-Message-ID: <1765184553.55103.83214.ukrnet@frv53.fwdcdn.com>
-X-Mailer: FREEMAIL
-MIME-Version: 1.0
-Content-Type: text/plain; charset=utf-8
-Content-Transfer-Encoding: quoted-printable
-
-{quopri.encodestring(body.encode()).decode("ascii")}
-"""
+    return ukrnet(
+        "1765184553.55103.83214.ukrnet@frv53.fwdcdn.com",
+        ("Ганна Бондар", "h.bondar@ukr.net"),
+        "zhkg@council.example",
+        "Не горять ліхтарі",
+        body,
+    )
 
 
 def _db(gateway: Gateway) -> sqlite3.Connection:
