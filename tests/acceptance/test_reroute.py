@@ -61,6 +61,11 @@ def test_reroute_by_the_admin_carries_the_history_and_tells_everyone(gateway: Ga
     assert "передано" in old.subject.lower() and "соціального" in old.text
     told = out["maria.kovalenko@ukr.net"]
     assert "соціального захисту" in told.text
+    # Each notice stays in its conversation: the citizen's under the citizen's own letter,
+    # the old department's under the forward it had; the new forward starts its own.
+    assert told.msg["In-Reply-To"] == "<ukrnet-71@ukr.net>"
+    assert old.msg["In-Reply-To"] == fwd.msg["Message-ID"]
+    assert new.msg["In-Reply-To"] is None
 
 
 def test_a_staff_redirect_does_the_same(gateway: Gateway) -> None:
