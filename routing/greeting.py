@@ -158,6 +158,10 @@ def split_name(name: str | None) -> NameParts | None:
     words = _tokens(name)
     if not 1 <= len(words) <= 3:
         return None
+    if all(w.isupper() for w in words):
+        # A name typed in capitals ("МАРІЯ ІВАНІВНА КОВАЛЕНКО") is greeted as it is
+        # written in a sentence.
+        words = [_as_written(w) for w in words]
     if len(words) == 3:
         # Given-patronymic-surname first, then surname-given-patronymic (the order of
         # Ukrainian forms and signatures).
