@@ -352,6 +352,7 @@ EXTRA: dict[str, Any] = {
     "why": "anonymous",
     "original": {"reg_no": "A-2026-000001"},
     "again": False,
+    "status": {"state": "routed", "result": None, "events": []},
 }
 
 
