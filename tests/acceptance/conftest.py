@@ -1,4 +1,5 @@
-"""Fixtures of the acceptance suite: one running gateway per test module. When a module is
+"""Fixtures of the acceptance suite: one running gateway per test module (with the module's
+GATEWAY_SETTINGS over the shipped settings, when it has them). When a module is
 done, every appeal its gateway registered must carry every characteristic of the Classifier
 with its source, and every letter it sent must have been expected by a test: the teardown
 (`harness.running_gateway`) checks both and fails the module if not."""
@@ -13,6 +14,10 @@ from harness import Gateway, running_gateway
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    with running_gateway(Path(tmp_path_factory.mktemp("gw"))) as gw:
+def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    # A module may set GATEWAY_SETTINGS ({section: {key: value}}) over the shipped ones.
+    patch = getattr(request.module, "GATEWAY_SETTINGS", {})
+    with running_gateway(Path(tmp_path_factory.mktemp("gw")), **patch) as gw:
         yield gw

@@ -8,44 +8,26 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-from aiosmtpd.controller import Controller
-from conftest import CaptureRelay
-from gwtest import free_port
 from harness import Gateway, by_rcpt
 from letter_clients import ukrnet
 
 KYIV = ZoneInfo("Europe/Kyiv")
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """A gateway whose scheduler ticks every second and may send at any hour, so the test
-    does not depend on when it runs."""
-    relay = CaptureRelay("127.0.0.1", free_port())
-    controller = Controller(relay, hostname=relay.host, port=relay.port)
-    controller.start()
-    gw = Gateway(
-        Path(tmp_path_factory.mktemp("gw")),
-        relay,
-        reminders={
-            "window_start": dtime(0, 0),
-            "window_end": dtime(23, 59, 59),
-            "working_days_only": False,
-            "tick_seconds": 1,
-        },
-    ).start()
-    try:
-        yield gw
-    finally:
-        gw.stop()
-        controller.stop()
+# The scheduler ticks every second and may send at any hour, so the test does not depend
+# on when it runs.
+GATEWAY_SETTINGS = {
+    "reminders": {
+        "window_start": dtime(0, 0),
+        "window_end": dtime(23, 59, 59),
+        "working_days_only": False,
+        "tick_seconds": 1,
+    }
+}
 
 
 def ukrnet_appeal() -> str:
