@@ -369,7 +369,7 @@ def cmd_tokens_rotate(args: argparse.Namespace) -> int:
     from gateway.commands.tokens import rotate
 
     settings = _settings(args)
-    key_file = Path(args.key_file) if args.key_file else settings.var_dir / "token.key"
+    key_file = Path(args.key_file) if args.key_file else settings.token_key_path
     try:
         done = rotate(key_file, datetime.now(UTC), timedelta(days=args.grace_days))
     except FileNotFoundError as exc:
