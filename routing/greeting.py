@@ -20,11 +20,12 @@ salutation of its own, so a relayed answer does not greet the citizen twice.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, Literal
+
+import saferegex as re
 
 Gender = Literal["masculine", "feminine"]
 
@@ -87,7 +88,7 @@ _ORGANISATION = re.compile(
 _OPENING = re.compile(
     r"^(?:вельми)?шановн|^доброго\s+(?:дня|ранку|вечора)|^добр(?:ий|ого)\s+(?:день|ранок|вечір)"
     r"|^добридень|^вітаю|^вітаємо|^здрастуйте|^здоровенькі|^добрый\s+день|^здравствуйте"
-    r"|^уважаем|^dear\b|^hello\b|^hi\b|^good\s+(?:morning|afternoon|evening)\b|^greetings\b",
+    r"|^уважаем|^(?:dear|hello|hi|good\s+(?:morning|afternoon|evening)|greetings)(?:\W|$)",
     re.IGNORECASE,
 )
 
