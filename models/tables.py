@@ -183,6 +183,11 @@ class Appeal(Base):
     characteristic_sources: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=dict)
     # Personal fields, text and files erased (routing.retention): the register row stays.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the reminder scan next needs to look at this appeal: the opening of the sending
+    # window on the day of its next reminder step. NULL once it no longer awaits an answer.
+    # routing.lifecycle sets it to "now" whenever the state, department or due date
+    # changes (the next tick plans again); routing.reminder_scan stores the exact time.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
 
@@ -202,6 +207,15 @@ class Appeal(Base):
         Index(
             "ix_appeal_awaiting_due_id",
             "due_date",
+            "id",
+            sqlite_where=sql_text(AWAITING_ANSWER_SQL),
+            postgresql_where=sql_text(AWAITING_ANSWER_SQL),
+        ),
+        # A tick reads only the appeals whose next step is due (migration 0010): a short
+        # range at the front of this index, however many appeals are open.
+        Index(
+            "ix_appeal_awaiting_next_reminder",
+            "next_reminder_at",
             "id",
             sqlite_where=sql_text(AWAITING_ANSWER_SQL),
             postgresql_where=sql_text(AWAITING_ANSWER_SQL),
@@ -275,6 +289,10 @@ class OutboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who holds the lease (a token per claim): a sender takes a row's lease again just
+    # before each hand-off, and only while the token is still its own, so a row another
+    # sender has claimed since is never handed off twice (gateway.outbound.outbox).
+    lease_owner: Mapped[str | None] = mapped_column(String(40))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     failed_recipients: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -290,7 +308,9 @@ class DeliveryAttempt(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound_message.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    outcome: Mapped[str] = mapped_column(String(20))  # sent | temporary | permanent
+    # handoff (recorded and committed before the transport is called; it stays the only
+    # row of an attempt whose sender died during it) | sent | temporary | permanent
+    outcome: Mapped[str] = mapped_column(String(20))
     code: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
 

@@ -67,6 +67,7 @@ from routing.lifecycle import (
     RerouteRequest,
     move,
     original_attachments,
+    plan_reminders_again,
     record_answer,
     reroute,
 )
@@ -350,6 +351,7 @@ def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) 
     old = appeal.due_date
     appeal.due_date = new_due
     appeal.due_at = None
+    plan_reminders_again(appeal, ctx.now)
     # Days (working days for requests) granted so far: the next extension adds to them.
     appeal.extended_days += days
     ctx.event(

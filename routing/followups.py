@@ -65,6 +65,7 @@ from routing.lifecycle import (
     move,
     original_attachments,
     original_listing,
+    plan_reminders_again,
     record_event,
 )
 from routing.mail import ParsedMail
@@ -569,6 +570,7 @@ def _reopen(
         cast(Kind, appeal.kind), reply.inbound.received_at, deps.calendar, urgent=appeal.urgent
     )
     appeal.receipt_date, appeal.due_date, appeal.due_at = due.receipt_date, due.due_date, due.due_at
+    plan_reminders_again(appeal, now)
     appeal.extended_days = 0
     appeal.anonymous = check.anonymous
     appeal.subject_kind = subject_of(appeal.signatories, check.anonymous)

@@ -142,7 +142,15 @@ def record_event(
 
 def new_appeal(**fields: Any) -> Appeal:
     """A registered appeal, routed to its department (registration.persist calls this)."""
-    return Appeal(state="routed", **fields)
+    # Looked at by the next reminder tick, which stores the exact time of its first step.
+    return Appeal(state="routed", next_reminder_at=fields.get("received_at"), **fields)
+
+
+def plan_reminders_again(appeal: Appeal, now: datetime) -> None:
+    """What the reminder plan depends on changed (state, due date, department): the next
+    reminder tick looks at the appeal and stores the exact time of its next step
+    (`routing.reminder_scan`); an appeal no longer awaiting an answer gets no reminders."""
+    appeal.next_reminder_at = now if appeal.state in AWAITING else None
 
 
 def move(appeal: Appeal, to: AppealState, now: datetime) -> None:
@@ -152,6 +160,7 @@ def move(appeal: Appeal, to: AppealState, now: datetime) -> None:
         raise LifecycleError(f"appeal {appeal.reg_no}: {appeal.state} -> {to} is not allowed")
     was = appeal.state
     appeal.state = to
+    plan_reminders_again(appeal, now)
     if to in CLOSED_STATES:
         appeal.closed_at = now
     elif was in CLOSED_STATES:
