@@ -1,12 +1,17 @@
 """The reminder scan: which open appeals need a reminder or an escalation now, and sending
 each step exactly once.
 
-The scan walks open appeals whose due date is near or past, in (due_date, id) order and in
-batches (keyset pagination over a partial index of the appeals awaiting an answer), so it
-never loads all appeals into memory and never reads closed ones. For each candidate it
-asks the pure plan (`routing.reminders.steps_now`) which steps are due and which have
-passed, given the steps already recorded in `reminder_sent`. Passed steps are recorded
-with `skipped` set and no message, so they are never sent late.
+Every appeal awaiting an answer stores when the scan next needs to look at it
+(`appeal.next_reminder_at`). A tick reads only the appeals whose time has come, in
+(next_reminder_at, id) order and in batches (keyset pagination over a partial index of the
+appeals awaiting an answer), so its cost follows the steps due, not the number of open
+appeals; a repeat tick reads nothing. For each candidate it asks the pure plan
+(`routing.reminders.steps_now`) which steps are due and which have passed, given the steps
+already recorded in `reminder_sent`; passed steps are recorded with `skipped` set and no
+message, so they are never sent late. In the same transaction it stores the candidate's
+next time (`routing.reminders.next_step_at`). routing.lifecycle sets the time to "now"
+whenever the state, the department or the due date changes, so the next tick plans the
+appeal again.
 
 Step keys carry the due date they were planned for (`before-5@2026-03-02`), so an
 extension starts a fresh plan for the new date and nothing planned for the old one repeats.
@@ -16,11 +21,13 @@ inserting its `(appeal_id, step_key)` row with ON CONFLICT DO NOTHING in the sam
 transaction that queues the message. Only the inserter that got the row back queues the
 message; a concurrent scheduler's insert waits for the first transaction and then does
 nothing (PostgreSQL), and SQLite has one writer at a time anyway. A crash before the
-commit leaves neither the row nor the message, so the step is simply done by the next tick.
+commit leaves neither the row nor the message nor the new next time, so the step is
+simply done by the next tick.
 
 Departments that asked for a digest get one message a day listing all their appeals due
 soon or overdue (sorted by due date) instead of single reminders; every step it covers is
-recorded as sent, so single reminders never follow.
+recorded as sent, so single reminders never follow. Their appeals' next times are stored
+in the digest's transaction, for the same reason.
 """
 
 from __future__ import annotations
@@ -28,11 +35,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Table, bindparam, select, tuple_
+from sqlalchemy import Select, Table, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,7 +47,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AWAITING_ANSWER, Appeal, Department, ReminderSent
 from routing.deadlines import WorkCalendar
 from routing.ports import Clock, NoticeSink
-from routing.reminders import ReminderPlan, ReminderStep, steps_now, within_window
+from routing.reminders import (
+    ReminderPlan,
+    ReminderStep,
+    next_step_at,
+    steps_now,
+    within_window,
+)
 
 BATCH = 500
 
@@ -92,37 +105,49 @@ class Candidate:
     id: int
     due_date: date
     department_id: int | None
+    next_at: datetime
 
 
 def candidate_batch(
-    session: Session, horizon: date, after: tuple[date, int] | None, batch: int = BATCH
+    session: Session, now: datetime, after: tuple[datetime, int] | None, batch: int = BATCH
 ) -> list[Candidate]:
-    """The next `batch` appeals awaiting an answer and due on or before `horizon`, in
-    (due_date, id) order after `after`: only the columns the plan needs, so the walk
-    never builds ORM objects for appeals that need nothing today (most of them, once
-    their steps are sent)."""
+    """The next `batch` appeals awaiting an answer whose next step time has come, in
+    (next_reminder_at, id) order after `after`: only the columns the plan needs."""
     return [
-        Candidate(row.id, row.due_date, row.department_id)
-        for row in session.execute(candidate_batch_query(horizon, after, batch))
+        Candidate(row.id, row.due_date, row.department_id, row.next_reminder_at)
+        for row in session.execute(candidate_batch_query(now, after, batch))
     ]
 
 
 def candidate_batch_query(
-    horizon: date, after: tuple[date, int] | None, batch: int = BATCH
-) -> Select[int, date, int | None]:
-    """Keyset pagination over the partial index `ix_appeal_awaiting_due_id`: each batch is
-    one short index range read, whatever the table size. The state list is rendered as
-    literals, not bound parameters, because SQLite matches a query to a partial index's
-    WHERE only on the literal text of its terms."""
+    now: datetime, after: tuple[datetime, int] | None, batch: int = BATCH
+) -> Select[int, date, int | None, datetime | None]:
+    """Keyset pagination over the partial index `ix_appeal_awaiting_next_reminder`: each
+    batch is one short index range read, whatever the table size. The state list is
+    rendered as literals, not bound parameters, because SQLite matches a query to a
+    partial index's WHERE only on the literal text of its terms."""
     awaiting = Appeal.state.in_(
         bindparam("awaiting", list(AWAITING_ANSWER), expanding=True, literal_execute=True)
     )
-    query = select(Appeal.id, Appeal.due_date, Appeal.department_id).where(
-        awaiting, Appeal.due_date <= horizon
+    query = select(Appeal.id, Appeal.due_date, Appeal.department_id, Appeal.next_reminder_at).where(
+        awaiting, Appeal.next_reminder_at <= now
     )
     if after is not None:
-        query = query.where(tuple_(Appeal.due_date, Appeal.id) > tuple_(*after))
-    return query.order_by(Appeal.due_date, Appeal.id).limit(batch)
+        query = query.where(tuple_(Appeal.next_reminder_at, Appeal.id) > tuple_(*after))
+    return query.order_by(Appeal.next_reminder_at, Appeal.id).limit(batch)
+
+
+def _store_next(session: Session, next_of: dict[int, datetime]) -> None:
+    """One UPDATE compiled once and executed for many rows, on the Core table."""
+    if not next_of:
+        return
+    table = cast(Table, Appeal.__table__)
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("aid"))
+        .values(next_reminder_at=bindparam("nxt"))
+    )
+    session.connection().execute(stmt, [{"aid": a, "nxt": n} for a, n in next_of.items()])
 
 
 def scan(
@@ -139,18 +164,21 @@ def scan(
     if not within_window(now, plan, cal, tz):
         return ScanResult(0, 0)
     today = now.astimezone(tz).date()
-    horizon = today + timedelta(days=max(plan.before_due_days, default=0))
     with sessions() as session:
         digest_depts = set(session.scalars(select(Department.id).where(Department.digest)))
     scanned = sent = skipped = 0
     digests: dict[int, list[tuple[int, ReminderStep, str]]] = defaultdict(list)
-    after: tuple[date, int] | None = None
+    digest_next: dict[int, dict[int, datetime]] = defaultdict(dict)
+    # The next time depends only on the due date (all steps up to today are done once the
+    # candidate is handled), so it is worked out once per due date.
+    next_for: dict[date, datetime] = {}
+    after: tuple[datetime, int] | None = None
     while True:
         with sessions.begin() as session:
-            batch = candidate_batch(session, horizon, after)
+            batch = candidate_batch(session, now, after)
             if not batch:
                 break
-            after = (batch[-1].due_date, batch[-1].id)
+            after = (batch[-1].next_at, batch[-1].id)
             scanned += len(batch)
             due_of = {c.id: c.due_date.isoformat() for c in batch}
             done: dict[int, set[str]] = defaultdict(set)
@@ -164,16 +192,29 @@ def scan(
                     done[aid].add(key)
             pending: list[tuple[Candidate, ReminderStep]] = []
             passed: list[tuple[int, str]] = []
+            next_of: dict[int, datetime] = {}
             for c in batch:
                 steps = steps_now(
                     plan, due_date=c.due_date, now=now, cal=cal, tz=tz, recorded=done[c.id]
                 )
                 passed += [(c.id, stored_key(st, c.due_date)) for st in steps.skip]
+                if c.due_date not in next_for:
+                    next_for[c.due_date] = next_step_at(
+                        plan, due_date=c.due_date, today=today, cal=cal, tz=tz
+                    )
+                in_digest = False
                 for step in steps.send:
                     if c.department_id in digest_depts and step.kind != "escalation":
                         digests[c.department_id].append((c.id, step, stored_key(step, c.due_date)))
+                        in_digest = True
                     elif c.department_id is not None:
                         pending.append((c, step))
+                if in_digest:
+                    assert c.department_id is not None
+                    digest_next[c.department_id][c.id] = next_for[c.due_date]
+                else:
+                    next_of[c.id] = next_for[c.due_date]
+            _store_next(session, next_of)
             # Recorded in the same transaction as the batch's messages: a skipped step is as
             # done as a sent one.
             skipped += len(_claim_steps(session, passed, now, skipped=True))
@@ -198,7 +239,7 @@ def scan(
                 _send_step(notices, appeals[c.id], step, today, view, admin_email)
                 sent += 1
     if digests:
-        sent += _send_digests(sessions, digests, now, today, notifier_for, view)
+        sent += _send_digests(sessions, digests, digest_next, now, today, notifier_for, view)
     return ScanResult(scanned, sent, skipped)
 
 
@@ -239,6 +280,7 @@ def _send_step(
 def _send_digests(
     sessions: sessionmaker[Session],
     digests: dict[int, list[tuple[int, ReminderStep, str]]],
+    digest_next: dict[int, dict[int, datetime]],
     now: datetime,
     today: date,
     notifier_for: Callable[[Session], NoticeSink],
@@ -250,6 +292,7 @@ def _send_digests(
             dept = session.get(Department, dept_id)
             if dept is None:
                 continue
+            _store_next(session, digest_next.get(dept_id, {}))
             appeals = {
                 a.id: a
                 for a in session.scalars(

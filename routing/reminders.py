@@ -19,12 +19,16 @@ sends a step late:
 - every pending escalation is sent.
 Skipped steps are recorded like sent ones (`StepsNow.skip`), so no later tick sends them.
 The scan records steps per due date, so an extension starts a fresh plan.
+
+`next_step_at` is when the plan next has something to do after today: the opening of the
+window on the first sending day on or after the next planned step. The scan stores it per
+appeal, so a tick reads only the appeals whose time has come.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from routing.deadlines import WorkCalendar
@@ -129,3 +133,29 @@ def steps_due(
 ) -> list[ReminderStep]:
     """The steps to send now (`steps_now(...).send`)."""
     return steps_now(plan, due_date=due_date, now=now, cal=cal, tz=tz, recorded=recorded).send
+
+
+def next_step_date(plan: ReminderPlan, due_date: date, today: date) -> date:
+    """The first day after `today` on which the plan for `due_date` has a step. There is
+    always one: overdue reminders repeat while the appeal is open."""
+    candidates = [due_date - timedelta(days=n) for n in plan.before_due_days]
+    escalation = due_date + timedelta(days=plan.escalate_after_overdue_days)
+    candidates.append(escalation)
+    k = plan.overdue_every_days
+    # The first overdue step after today: due + k*K with k >= 1.
+    behind = (today - due_date).days
+    multiple = max(1, behind // k + 1)
+    candidates.append(due_date + timedelta(days=multiple * k))
+    return min(d for d in candidates if d > today)
+
+
+def next_step_at(
+    plan: ReminderPlan, *, due_date: date, today: date, cal: WorkCalendar, tz: ZoneInfo
+) -> datetime:
+    """When `steps_now` next has something to send or skip for an appeal whose steps up to
+    `today` are all done: the window's opening on the first sending day on or after the
+    next step's day (a step on a weekend waits for Monday, where catch-up decides)."""
+    day = next_step_date(plan, due_date, today)
+    while plan.working_days_only and not cal.is_working_day(day):
+        day += timedelta(days=1)
+    return datetime.combine(day, plan.window_start, tzinfo=tz).astimezone(UTC)

@@ -186,16 +186,17 @@ def test_back_on_the_due_date_sends_today_not_the_earlier_reminders(make_app: An
 
 def test_scan_query_walks_the_partial_index_without_sorting(make_app: Any) -> None:
     # Guards the scan's cost on big tables: SQLite must read the candidates from the
-    # partial index in (due_date, id) order, not sort them per batch (bench/reminder_scan.py
-    # measures the 1,000,000-appeal case).
+    # partial index in (next_reminder_at, id) order, not sort them per batch
+    # (bench/reminder_scan.py measures the 1,000,000-appeal case).
     from sqlalchemy import text
 
     from routing.reminder_scan import candidate_batch_query
 
     app = make_app()
-    query = candidate_batch_query(date(2026, 12, 7), (date(2026, 12, 2), 1000))
+    now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    query = candidate_batch_query(now, (now - timedelta(days=1), 1000))
     sql = str(query.compile(app.engine, compile_kwargs={"literal_binds": True}))
     with app.engine.connect() as c:
         plan = " ; ".join(str(r[-1]) for r in c.execute(text("EXPLAIN QUERY PLAN " + sql)))
-    assert "ix_appeal_awaiting_due_id" in plan, plan
+    assert "ix_appeal_awaiting_next_reminder" in plan, plan
     assert "TEMP B-TREE" not in plan, plan

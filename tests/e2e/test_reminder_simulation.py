@@ -27,6 +27,7 @@ from gateway.clock import ManualClock
 from gateway.scheduler import reminder_plan, tick
 from models import Appeal, Department, OutboundMessage, ReminderSent
 from routing.deadlines import ExtensionRefused, base_term, compute_due, extend
+from routing.lifecycle import plan_reminders_again
 from routing.reminders import planned_steps, within_window
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -59,6 +60,8 @@ def _seed(app: Any, rng: random.Random) -> dict[int, dict[str, Any]]:
                 due_date=due.due_date,
                 due_at=None,
                 state="routed",
+                # As routing.lifecycle.new_appeal stores it: the first tick plans it.
+                next_reminder_at=received,
                 department_id=rng.choice(depts),
                 language="uk",
                 subject=f"Тема {i}",
@@ -123,6 +126,7 @@ def _apply_script(
                     timeline[aid].append((today, new_due))
                     a.due_date = new_due
                     a.extended_days += plan["extend_by"]
+                    plan_reminders_again(a, now)
             if plan["answer"] == today:
                 a.state, a.closed_at = "closed", now
                 timeline[aid].append((today, None))
