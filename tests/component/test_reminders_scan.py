@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -200,3 +201,64 @@ def test_scan_query_walks_the_partial_index_without_sorting(make_app: Any) -> No
         plan = " ; ".join(str(r[-1]) for r in c.execute(text("EXPLAIN QUERY PLAN " + sql)))
     assert "ix_appeal_awaiting_next_reminder" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_tick_reads_only_the_appeals_whose_next_step_is_due(make_app: Any) -> None:
+    """2,000 open appeals due within days, each already planned by an earlier tick (their
+    next step is tomorrow or later), beside one new appeal: the tick plans the new one and
+    reads none of the others; the repeat tick reads nothing at all."""
+    from sqlalchemy import event, insert
+
+    from routing.reminders import next_step_at
+
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # Monday, 10:00 Kyiv
+    app = make_app(clock=clock)
+    fresh = _appeal(app)
+    plan, cal, tz = app.settings.reminders, app.calendar(), ZoneInfo("Europe/Kyiv")
+    today = clock.now().astimezone(tz).date()
+    with app.sessions.begin() as s:
+        rows = []
+        for i in range(2000):
+            due = today + timedelta(days=3 + i % 3)  # inside the old scan's 5-day horizon
+            rows.append(
+                {
+                    c.name: getattr(fresh, c.name)
+                    for c in Appeal.__table__.columns
+                    if c.name not in ("id", "reg_no", "reg_seq", "due_date", "next_reminder_at")
+                }
+                | {
+                    "reg_no": f"T-{i}",
+                    "reg_seq": 10_000 + i,
+                    "due_date": due,
+                    "next_reminder_at": next_step_at(
+                        plan, due_date=due, today=today, cal=cal, tz=tz
+                    ),
+                }
+            )
+        s.execute(insert(Appeal), rows)
+    statements: list[str] = []
+    listen = lambda *a: statements.append(a[2])  # noqa: E731 (conn, cursor, statement, ...)
+    event.listen(app.engine, "before_cursor_execute", listen)
+    try:
+        first = tick(app)
+        first_statements = list(statements)
+        statements.clear()
+        again = tick(app)
+    finally:
+        event.remove(app.engine, "before_cursor_execute", listen)
+    assert first.scanned == 1, first
+    assert again.scanned == 0 and again.sent == 0, again
+    # Statements that read appeals: one candidate batch (the old scan read the 2,000 in four
+    # batches of 500 and their recorded steps in four more), then the fresh appeal only if
+    # a step of it was sent. The repeat tick reads one empty batch.
+    assert sum("FROM appeal" in q for q in first_statements) <= 2, first_statements
+    assert sum("FROM reminder_sent" in q for q in first_statements) == 1, first_statements
+    assert sum("FROM appeal" in q for q in statements) == 1, statements
+    assert not any("FROM reminder_sent" in q for q in statements), statements
+    with app.sessions() as s:
+        stored = s.get(Appeal, fresh.id)
+        assert stored is not None and stored.next_reminder_at is not None
+        assert stored.next_reminder_at > clock.now()
+        assert stored.next_reminder_at == next_step_at(
+            plan, due_date=fresh.due_date, today=today, cal=cal, tz=tz
+        )

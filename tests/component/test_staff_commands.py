@@ -268,3 +268,22 @@ def test_redirected_request_reaches_the_new_department_as_a_request(env: Env) ->
     assert env.sent(a, "department/reassigned_away") == []  # the confirmation says it
     (told,) = env.sent(a, "citizen/redirected")
     assert "Ваш запит на інформацію" in text(told)
+
+
+def test_extend_moves_the_next_reminder_time_and_the_final_answer_clears_it(env: Env) -> None:
+    from gateway.scheduler import tick
+
+    a = env.citizen("Після дощу протікає дах над квартирою 8.", to="zhkg@council.example")
+    assert env.row(a).next_reminder_at == env.clock.now()  # the next tick plans it
+    tick(env.app)
+    # Due Monday 7 December: `before-5` on Wednesday 2 December, 09:00 in Kyiv (UTC+2).
+    assert env.row(a).next_reminder_at == datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
+    env.staff(a, "#extend 15 потрібне обстеження покрівлі", "zhkg-staff@council.example")
+    assert env.row(a).due_date == date(2026, 12, 21)
+    assert env.row(a).next_reminder_at == env.clock.now()
+    tick(env.app)
+    # Due Monday 21 December: `before-5` on Wednesday 16 December.
+    assert env.row(a).next_reminder_at == datetime(2026, 12, 16, 7, 0, tzinfo=UTC)
+    env.staff(a, "Дах над квартирою 8 відремонтовано 20.11.2026.", "zhkg-staff@council.example")
+    row = env.row(a)
+    assert row.state == "closed" and row.next_reminder_at is None
