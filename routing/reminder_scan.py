@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, Table, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from models import AWAITING_ANSWER, Appeal, Department, ReminderSent
 from routing.deadlines import WorkCalendar
@@ -50,6 +50,7 @@ from routing.ports import Clock, NoticeSink
 from routing.reminders import (
     ReminderPlan,
     ReminderStep,
+    StepsNow,
     next_step_at,
     steps_now,
     within_window,
@@ -138,16 +139,16 @@ def candidate_batch_query(
 
 
 def _store_next(session: Session, next_of: dict[int, datetime]) -> None:
-    """One UPDATE compiled once and executed for many rows, on the Core table."""
-    if not next_of:
-        return
+    """One UPDATE per distinct next time (a batch has few: the time follows the due
+    date), on the Core table."""
+    by_time: dict[datetime, list[int]] = defaultdict(list)
+    for aid, at in next_of.items():
+        by_time[at].append(aid)
     table = cast(Table, Appeal.__table__)
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("aid"))
-        .values(next_reminder_at=bindparam("nxt"))
-    )
-    session.connection().execute(stmt, [{"aid": a, "nxt": n} for a, n in next_of.items()])
+    for at, ids in by_time.items():
+        session.connection().execute(
+            update(table).where(table.c.id.in_(ids)).values(next_reminder_at=at)
+        )
 
 
 def scan(
@@ -172,6 +173,7 @@ def scan(
     # The next time depends only on the due date (all steps up to today are done once the
     # candidate is handled), so it is worked out once per due date.
     next_for: dict[date, datetime] = {}
+    steps_for: dict[tuple[date, frozenset[str]], StepsNow] = {}
     after: tuple[datetime, int] | None = None
     while True:
         with sessions.begin() as session:
@@ -194,9 +196,14 @@ def scan(
             passed: list[tuple[int, str]] = []
             next_of: dict[int, datetime] = {}
             for c in batch:
-                steps = steps_now(
-                    plan, due_date=c.due_date, now=now, cal=cal, tz=tz, recorded=done[c.id]
-                )
+                # Appeals due the same day with the same steps done (most of a busy
+                # morning's) have the same answer: the plan is asked once for each.
+                memo = (c.due_date, frozenset(done[c.id]))
+                if memo not in steps_for:
+                    steps_for[memo] = steps_now(
+                        plan, due_date=c.due_date, now=now, cal=cal, tz=tz, recorded=done[c.id]
+                    )
+                steps = steps_for[memo]
                 passed += [(c.id, stored_key(st, c.due_date)) for st in steps.skip]
                 if c.due_date not in next_for:
                     next_for[c.due_date] = next_step_at(
@@ -228,10 +235,15 @@ def scan(
             mine = [(c, st) for c, st in pending if (c.id, stored_key(st, c.due_date)) in claimed]
             if not mine:
                 continue
+            # The departments are put in the session first, so each appeal's department
+            # comes from the identity map instead of a join repeated on every row.
+            list(session.scalars(select(Department)))
             appeals = {
                 a.id: a
                 for a in session.scalars(
-                    select(Appeal).where(Appeal.id.in_({c.id for c, _ in mine}))
+                    select(Appeal)
+                    .options(lazyload(Appeal.department))
+                    .where(Appeal.id.in_({c.id for c, _ in mine}))
                 )
             }
             notices = notifier_for(session)
