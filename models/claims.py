@@ -47,8 +47,15 @@ def claim_inbound(session: Session, now: datetime, limit: int, lease: timedelta)
     return ids
 
 
-def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    """Claim up to `limit` outbox rows due for a delivery attempt; returns their ids."""
+def claim_outbound(
+    session: Session, now: datetime, limit: int, lease: timedelta, owner: str | None = None
+) -> list[int]:
+    """Claim up to `limit` outbox rows due for a delivery attempt; returns their ids.
+
+    `owner` is the claim's token: the sender takes each row's lease again, under that
+    token, right before its hand-off (gateway.outbound.outbox), so a row whose claim
+    lease ran out while earlier rows of the batch were sent is never handed off by two
+    senders."""
     ready = or_(
         and_(OutboundMessage.state == "queued", OutboundMessage.next_attempt_at <= now),
         and_(OutboundMessage.state == "sending", OutboundMessage.lease_until < now),
@@ -66,6 +73,6 @@ def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta
         session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.id.in_(ids))
-            .values(state="sending", lease_until=now + lease)
+            .values(state="sending", lease_until=now + lease, lease_owner=owner)
         )
     return ids

@@ -8,7 +8,11 @@ A-labels; a UTF-8 local part or UTF-8 header is sent with SMTPUTF8 when the rela
 it (RFC 6531), and is otherwise refused here, permanently, with the reason: a relay
 without SMTPUTF8 will not take it tomorrow either.
 `DirectoryTransport` is the embedded default when no relay is configured: every message
-is written as an .eml file so a new user sees exactly what would have been sent.
+is written as an .eml file so a new user sees exactly what would have been sent. The file
+is named after the message's Message-ID and written once: a temporary file is linked to
+its final name, which fails if the name exists, so a message handed off again (after a
+sender was killed between writing and recording it, or by two senders at once) is found
+delivered instead of written twice.
 `SigningTransport` puts a DKIM signature (RFC 6376, dkimpy) on every message just before
 either of them hands it off, when [outbound.dkim] names a key: receivers can then tell the
 council's letters from forgeries, and DMARC passes for the From domain.
@@ -16,12 +20,16 @@ council's letters from forgeries, and DMARC passes for the From domain.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import smtplib
 import ssl
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
+from email.policy import compat32
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +48,7 @@ class SendResult:
     """Recipients the relay refused, with (code, text); an empty dict means all accepted."""
 
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
+    note: str = ""  # recorded with the attempt (the directory transport's "already there")
 
 
 class MailTransport(Protocol):
@@ -138,17 +147,31 @@ class DirectoryTransport:
         directory.mkdir(parents=True, exist_ok=True)
 
     def send(self, envelope_from: str, recipients: Sequence[str], raw: bytes) -> SendResult:
-        name = f"{uuid.uuid4().hex}.eml"
-        tmp = self.directory / f".{name}.tmp"
+        final = self.directory / file_name(raw)
+        if final.exists():
+            return SendResult(note=f"already delivered: {final.name}")
+        tmp = self.directory / f".{final.name}.{uuid.uuid4().hex}.tmp"
         envelope = (
             f"X-Envelope-From: <{envelope_from}>\r\n"
             f"X-Envelope-To: {', '.join(f'<{r}>' for r in recipients)}\r\n"
         ).encode()
-        with open(tmp, "wb") as fh:
-            fh.write(envelope + raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.directory / name)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(envelope + raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                # link, not rename: rename would replace a file another sender wrote.
+                os.link(tmp, final)
+            except FileExistsError:
+                return SendResult(note=f"already delivered: {final.name}")
+        finally:
+            tmp.unlink(missing_ok=True)
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the new name itself survives a power cut
+        finally:
+            os.close(dir_fd)
         return SendResult()
 
 
@@ -206,3 +229,28 @@ class SigningTransport:
         except dkim.DKIMException as exc:
             raise DeliveryError(f"DKIM signing failed: {exc}", permanent=False) from exc
         return self.inner.send(envelope_from, recipients, signed)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
+
+
+def message_id_of(raw: bytes) -> str | None:
+    """The Message-ID header of a message, unfolded, without its angle brackets."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    msg = BytesHeaderParser(policy=compat32).parsebytes(head + b"\r\n\r\n")
+    value = msg.get("Message-ID")
+    if value is None:
+        return None
+    mid = "".join(str(value).split()).strip("<>")
+    return mid or None
+
+
+def file_name(raw: bytes) -> str:
+    """`<message-id made safe>-<12 hex of its sha256>.eml`: readable, and distinct for
+    distinct Message-IDs even when making them safe for a file name maps two to one. A
+    message without a Message-ID (the gateway always sets one) is named by its bytes."""
+    mid = message_id_of(raw)
+    if mid is None:
+        return f"no-message-id-{hashlib.sha256(raw).hexdigest()[:24]}.eml"
+    digest = hashlib.sha256(mid.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f"{_UNSAFE.sub('_', mid)[:150]}-{digest}.eml"
