@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from gateway.clock import ManualClock
@@ -115,3 +116,80 @@ def test_directory_transport_writes_eml_files(make_app: Any, tmp_path: Path) -> 
         "<zhkg-staff@council.example>",
     }
     assert not list(out.glob(".*.tmp"))
+
+
+class _KilledAfterHandOff:
+    """Writes the message like the directory transport, then dies the way a SIGKILL
+    between the hand-off and the commit would look from the database: nothing after the
+    hand-off is committed (BaseException passes the sender's `except Exception`)."""
+
+    def __init__(self, inner: DirectoryTransport) -> None:
+        self.inner = inner
+
+    def send(self, envelope_from: str, recipients: Any, raw: bytes) -> Any:
+        self.inner.send(envelope_from, recipients, raw)
+        raise KeyboardInterrupt
+
+
+def test_a_hand_off_cut_before_its_commit_is_visible_and_writes_no_second_file(
+    make_app: Any, tmp_path: Path
+) -> None:
+    clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    out = tmp_path / "outbox"
+    app = make_app(clock=clock, transport=_KilledAfterHandOff(DirectoryTransport(out)))
+    _submit(app)
+    with pytest.raises(KeyboardInterrupt):
+        app.sender().run_once(1)
+    (written,) = out.glob("*.eml")
+    with app.sessions() as s:
+        (row,) = [r for r in s.scalars(select(OutboundMessage)) if r.attempts]
+        (attempt,) = s.scalars(select(DeliveryAttempt)).all()
+    # The attempt was committed before the hand-off: counted and recorded, unfinished.
+    assert row.state == "sending" and row.attempts == 1
+    assert (attempt.outbound_id, attempt.outcome) == (row.id, "handoff")
+    msg = email.message_from_bytes(written.read_bytes(), policy=policy.default)
+    assert msg["Message-ID"] == row.message_id
+    # The lease runs out; a sender (the restarted process) takes the row again.
+    clock.advance(seconds=app.settings.worker.lease_seconds + 1)
+    app.transport = DirectoryTransport(out)
+    assert app.sender().run_once() == 2
+    assert written.exists()
+    assert len(list(out.glob("*.eml"))) == 2  # the ack once, and the forward
+    with app.sessions() as s:
+        again = s.get(OutboundMessage, row.id)
+        assert again is not None and again.state == "sent" and again.attempts == 2
+        outcomes = [
+            (a.outcome, a.detail or "")
+            for a in s.scalars(
+                select(DeliveryAttempt)
+                .where(DeliveryAttempt.outbound_id == row.id)
+                .order_by(DeliveryAttempt.id)
+            )
+        ]
+    assert outcomes[0] == ("handoff", "")
+    assert outcomes[1][0] == "sent" and outcomes[1][1].startswith("already delivered")
+
+
+def test_the_attempt_is_committed_before_the_relay_is_spoken_to(
+    make_app: Any, capture_relay: Any
+) -> None:
+    app = make_app(transport=SmtpTransport(capture_relay.host, capture_relay.port, starttls=False))
+    seen: list[tuple[str, int]] = []
+
+    class Watching:
+        def send(self, envelope_from: str, recipients: Any, raw: bytes) -> Any:
+            # What another connection sees during the hand-off: committed, not pending.
+            with app.sessions() as s:
+                a = s.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id.desc())).first()
+                o = s.get(OutboundMessage, a.outbound_id)
+                seen.append((a.outcome, o.attempts))
+            return inner.send(envelope_from, recipients, raw)
+
+    inner = app.transport
+    app.transport = Watching()
+    _submit(app)
+    assert app.sender().run_once() == 2
+    assert seen == [("handoff", 1), ("handoff", 1)]
+    with app.sessions() as s:
+        assert [a.outcome for a in s.scalars(select(DeliveryAttempt))] == ["sent", "sent"]
+    assert len(capture_relay.snapshot()) == 2
