@@ -112,3 +112,47 @@ def wait_for(pred: Any, timeout: float = 15.0) -> Any:
             return got
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
+
+
+def queue_outbound(sessions: Any, n: int, tag: str) -> set[str]:
+    """`n` rendered messages queued in the outbox, as the notifier leaves them (one
+    recipient each); returns their Message-IDs."""
+    from datetime import UTC, datetime
+    from email import policy
+    from email.message import EmailMessage
+
+    from sqlalchemy import insert
+
+    from models import OutboundMessage
+
+    now = datetime.now(UTC)
+    rows, ids = [], set()
+    for i in range(n):
+        m = EmailMessage()
+        m["From"] = "Міська рада <noreply@council.example>"
+        m["To"] = to = f"resident{i}@example.org"
+        m["Subject"] = f"Повідомлення {i}"
+        m["Message-ID"] = mid = f"<{tag}-{i}@council.example>"
+        m.set_content(f"Повідомлення номер {i}.")
+        ids.add(mid)
+        rows.append(
+            {
+                "kind": "citizen/ack",
+                "message_id": mid,
+                "envelope_from": "noreply@council.example",
+                "recipients": [to],
+                "first_recipient": to,
+                "audience": "other",
+                "subject": f"Повідомлення {i}",
+                "raw": m.as_bytes(policy=policy.SMTP),
+                "automatic": True,
+                "state": "queued",
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+                "failed_recipients": [],
+            }
+        )
+    with sessions.begin() as s:
+        s.execute(insert(OutboundMessage), rows)
+    return ids

@@ -13,14 +13,14 @@ import email
 import logging
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import gwtest
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from gateway.clock import SystemClock
 from gateway.outbound.outbox import OutboxSender
@@ -47,40 +47,6 @@ class SlowRelay:
         return self.inner.send(envelope_from, recipients, raw)
 
 
-def _queue(app: Any) -> set[str]:
-    now = datetime.now(UTC)
-    rows, ids = [], set()
-    for i in range(N):
-        m = EmailMessage()
-        m["From"] = "Міська рада <noreply@council.example>"
-        m["To"] = f"resident{i}@example.org"
-        m["Subject"] = f"Повідомлення {i}"
-        m["Message-ID"] = mid = f"<two-senders-{i}@council.example>"
-        m.set_content(f"Повідомлення номер {i}.")
-        ids.add(mid)
-        rows.append(
-            {
-                "kind": "citizen/ack",
-                "message_id": mid,
-                "envelope_from": "noreply@council.example",
-                "recipients": [f"resident{i}@example.org"],
-                "first_recipient": f"resident{i}@example.org",
-                "audience": "other",
-                "subject": f"Повідомлення {i}",
-                "raw": m.as_bytes(policy=policy.SMTP),
-                "automatic": True,
-                "state": "queued",
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-                "failed_recipients": [],
-            }
-        )
-    with app.sessions.begin() as s:
-        s.execute(insert(OutboundMessage), rows)
-    return ids
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
@@ -98,7 +64,7 @@ def test_two_senders_with_a_short_lease_deliver_each_message_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     app = make_app({"database": {"url": db_url}})
-    wanted = _queue(app)
+    wanted = gwtest.queue_outbound(app.sessions, N, "two-senders")
     out = tmp_path / "outbox"
     relays = [
         SlowRelay(
