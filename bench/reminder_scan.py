@@ -14,7 +14,7 @@ working day (10:00 in Kyiv): every step planned for today is due at once, the wo
 of the day. The repeat tick right after it is every other tick's cost. Both run in a fresh
 child process (what `appeals tick` is), whose peak RSS is reported.
 
-`--upgrade` also measures the one-off tick after migration 0011, whose backfill makes every
+`--upgrade` also measures the one-off tick after migration 0013, whose backfill makes every
 open appeal due once.
 
 Run: .venv/bin/python bench/reminder_scan.py [--rows N] [--pg URL | --no-pg] [--upgrade]
@@ -277,7 +277,7 @@ def run_one(label: str, url: str, rows: int, tmp: Path, upgrade_too: bool) -> No
     assert m["scanned"] == due_today, (m, due_today)
     report(label, "first tick of the day", m)
     if upgrade_too:
-        # What migration 0011's backfill leaves: every open appeal due (its received_at).
+        # What migration 0013's backfill leaves: every open appeal due (its received_at).
         with app.engine.begin() as c:
             c.execute(
                 update(Appeal)

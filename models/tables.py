@@ -211,7 +211,7 @@ class Appeal(Base):
             sqlite_where=sql_text(AWAITING_ANSWER_SQL),
             postgresql_where=sql_text(AWAITING_ANSWER_SQL),
         ),
-        # A tick reads only the appeals whose next step is due (migration 0011): a short
+        # A tick reads only the appeals whose next step is due (migration 0013): a short
         # range at the front of this index, however many appeals are open.
         Index(
             "ix_appeal_awaiting_next_reminder",

@@ -8,16 +8,16 @@ not later than its next step under any reminder plan. The first tick after the u
 therefore looks at every open appeal once (as every tick did before) and stores the exact
 next time; from then on a tick reads only what is due.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 02:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
