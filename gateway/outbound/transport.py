@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import smtplib
 import ssl
 import uuid
@@ -35,6 +34,7 @@ from typing import Protocol
 
 import dkim
 
+import saferegex
 from gateway.errors import DeliveryError, SettingsError
 from gateway.outbound.addresses import AddressError, envelope_form, needs_smtputf8
 
@@ -231,7 +231,7 @@ class SigningTransport:
         return self.inner.send(envelope_from, recipients, signed)
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]")
+_UNSAFE = saferegex.compile(r"[^A-Za-z0-9._@+=-]")
 
 
 def message_id_of(raw: bytes) -> str | None:
