@@ -222,7 +222,7 @@ X-Attachment-Id: f_m48x2kq50
     assert line_of(fwd, photo).endswith(f"{photo}, 17 КБ — передано")
 
 
-def test_webmail_zips_and_a_hostile_file_name(gateway: Gateway) -> None:
+def test_t18_webmail_zips_and_a_hostile_file_name(gateway: Gateway) -> None:
     # ukr.net webmail: a zip of scans (forwarded), a zip with a program inside (refused),
     # and a scan whose name carries a Windows path and a control character.
     good = io.BytesIO()

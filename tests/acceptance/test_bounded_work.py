@@ -62,7 +62,7 @@ Content-Type: text/html; charset="UTF-8"
 """
 
 
-def test_hostile_letters_do_not_hold_up_an_ordinary_one(gateway: Gateway) -> None:
+def test_t19_hostile_letters_do_not_hold_up_an_ordinary_one(gateway: Gateway) -> None:
     started = time.monotonic()
     gateway.send(mail.empty_lines(1000), CITIZEN, ["appeals@council.example"])
     gateway.send(

@@ -49,7 +49,7 @@ BODY = (
         ),
     ],
 )
-def test_injected_names_and_subjects_add_no_recipient_or_header(
+def test_t17_injected_names_and_subjects_add_no_recipient_or_header(
     gateway: Gateway, from_header: str, subject_header: str, sender: str, name: str
 ) -> None:
     raw = (

@@ -65,7 +65,7 @@ def test_mail_before_starttls_is_refused(tls_gateway: tuple[Gateway, Path]) -> N
         assert smtp.mail("oleh.boiko@gmail.com")[0] == 530
 
 
-def test_over_tls_a_letter_goes_in_and_extra_recipients_and_relaying_are_refused(
+def test_t14_t16_over_tls_a_letter_goes_in_and_extra_recipients_and_relaying_are_refused(
     tls_gateway: tuple[Gateway, Path],
 ) -> None:
     gw, cert = tls_gateway

@@ -257,7 +257,7 @@ def cli_with_stderr(gw: Gateway, *args: str) -> tuple[str, str]:
     return out, err
 
 
-def test_a_days_mail_leaves_no_personal_data_in_the_logs(
+def test_t21_a_days_mail_leaves_no_personal_data_in_the_logs(
     signed_gateway: tuple[Gateway, bytes],
 ) -> None:
     gw, record = signed_gateway

@@ -45,7 +45,7 @@ def appeal() -> bytes:
     return m.as_bytes()
 
 
-def test_letters_through_the_relay_are_signed_and_verify(
+def test_t20_letters_through_the_relay_are_signed_and_verify(
     make_app: Any, run_gateway: Any, capture_relay: Any, tmp_path: Path
 ) -> None:
     import smtplib
@@ -68,7 +68,7 @@ def test_letters_through_the_relay_are_signed_and_verify(
         assert not dkim.verify(tampered, dnsfunc=dns_for(record))
 
 
-def test_outbox_files_are_signed_too(make_app: Any, run_gateway: Any, tmp_path: Path) -> None:
+def test_t20_outbox_files_are_signed_too(make_app: Any, run_gateway: Any, tmp_path: Path) -> None:
     import smtplib
 
     key_file, record = dkim_key(tmp_path)

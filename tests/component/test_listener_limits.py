@@ -64,7 +64,7 @@ def test_idle_connection_is_closed_after_the_command_timeout(listener: Any) -> N
     assert 0.5 < waited < 5
 
 
-def test_slowloris_dribbling_a_command_is_cut_off(listener: Any) -> None:
+def test_t15_slowloris_dribbling_a_command_is_cut_off(listener: Any) -> None:
     """A byte every 0.3 s never completes a command: the timer is not reset by bytes."""
     with socket.create_connection(("127.0.0.1", listener.port)) as sock:
         read_reply(sock)
@@ -84,7 +84,7 @@ def test_slowloris_dribbling_a_command_is_cut_off(listener: Any) -> None:
         assert time.monotonic() - started < 5
 
 
-def test_slowloris_dribbling_data_is_cut_off_by_the_data_timeout(listener: Any) -> None:
+def test_t15_slowloris_dribbling_data_is_cut_off_by_the_data_timeout(listener: Any) -> None:
     with socket.create_connection(("127.0.0.1", listener.port)) as sock:
         read_reply(sock)
         for cmd in (
@@ -111,7 +111,7 @@ def test_slowloris_dribbling_data_is_cut_off_by_the_data_timeout(listener: Any) 
     assert stored(listener.app) == 0
 
 
-def test_connections_past_the_per_client_limit_get_421(listener: Any) -> None:
+def test_t15_connections_past_the_per_client_limit_get_421(listener: Any) -> None:
     socks = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(4)]
     try:
         for s in socks:
@@ -132,7 +132,7 @@ def test_connections_past_the_per_client_limit_get_421(listener: Any) -> None:
     assert wait_for(greeted, timeout=5)
 
 
-def test_connections_past_the_total_limit_get_421(make_app: Any, run_gateway: Any) -> None:
+def test_t15_connections_past_the_total_limit_get_421(make_app: Any, run_gateway: Any) -> None:
     gw = run_gateway(
         make_app(
             {"smtp_server": {**LIMITS, "max_connections": 3, "max_connections_per_client": 10}}
@@ -185,7 +185,7 @@ def test_ehlo_advertises_the_size_limit(listener: Any) -> None:
         assert smtp.esmtp_features["size"] == str(64 * 1024)
 
 
-def test_oversize_while_streaming_gets_552_before_the_body_ends(listener: Any) -> None:
+def test_t15_oversize_while_streaming_gets_552_before_the_body_ends(listener: Any) -> None:
     """No SIZE= declared: the listener answers 552 as soon as the limit is crossed, and
     stores nothing; the client has not sent most of its 1 MiB yet."""
     with socket.create_connection(("127.0.0.1", listener.port)) as sock:
@@ -235,7 +235,7 @@ def test_a_message_under_the_limit_is_still_stored(make_app: Any, run_gateway: A
     assert wait_for(lambda: stored(gw.app) == 1)
 
 
-def test_recipients_past_the_limit_get_452(make_app: Any, run_gateway: Any) -> None:
+def test_t15_recipients_past_the_limit_get_452(make_app: Any, run_gateway: Any) -> None:
     gw = run_gateway(make_app({"smtp_server": LIMITS}), {"smtp", "work"})
     rcpts = ["zhkg@council.example", "transport@council.example", "social@council.example"]
     extra = ["reply+a@reply.council.example", "zvernennia@council.example"]
@@ -262,7 +262,7 @@ def test_recipients_past_the_limit_get_452(make_app: Any, run_gateway: Any) -> N
         "zhkg@council.example.elsewhere.example",
     ],
 )
-def test_open_relay_attempts_get_550_and_nothing_is_stored(listener: Any, rcpt: str) -> None:
+def test_t14_open_relay_attempts_get_550_and_nothing_is_stored(listener: Any, rcpt: str) -> None:
     with smtplib.SMTP("127.0.0.1", listener.port) as smtp:
         smtp.ehlo()
         assert smtp.mail("spammer@elsewhere.example")[0] == 250
@@ -292,7 +292,7 @@ def tls_listener(make_app: Any, run_gateway: Any, tmp_path: Path) -> tuple[Any, 
     return run_gateway(app, {"smtp", "work"}), cert
 
 
-def test_required_tls_refuses_mail_before_starttls(tls_listener: tuple[Any, Path]) -> None:
+def test_t16_required_tls_refuses_mail_before_starttls(tls_listener: tuple[Any, Path]) -> None:
     gw, _ = tls_listener
     with smtplib.SMTP("127.0.0.1", gw.port) as smtp:
         smtp.ehlo()
@@ -303,7 +303,7 @@ def test_required_tls_refuses_mail_before_starttls(tls_listener: tuple[Any, Path
     assert stored(gw.app) == 0
 
 
-def test_starttls_with_the_configured_certificate_then_mail_is_taken(
+def test_t16_starttls_with_the_configured_certificate_then_mail_is_taken(
     tls_listener: tuple[Any, Path],
 ) -> None:
     gw, cert = tls_listener

@@ -8,7 +8,7 @@ import adversarial_mail as mail
 from worker_probe import probe
 
 
-def test_messages_over_the_limits_are_held_and_the_next_one_goes_on() -> None:
+def test_t19_messages_over_the_limits_are_held_and_the_next_one_goes_on() -> None:
     with probe() as p:
         hostile = {
             "too-deep": mail.deep_nesting(25),
@@ -22,7 +22,7 @@ def test_messages_over_the_limits_are_held_and_the_next_one_goes_on() -> None:
         assert after.state == "processed" and after.reason == "registered", after
 
 
-def test_a_message_over_its_cpu_seconds_is_held_and_nothing_of_it_is_kept() -> None:
+def test_t19_a_message_over_its_cpu_seconds_is_held_and_nothing_of_it_is_kept() -> None:
     # A real clock and a budget no message can meet: the parse is stopped at its first
     # check, or the pipeline's transaction rolls back before the commit.
     with probe(limits={"message_cpu_seconds": 1e-6}) as p:

@@ -125,7 +125,7 @@ def everything_stored(app: Any) -> str:
     return "\n".join(out)
 
 
-def test_purge_erases_closed_appeals_past_retention_and_keeps_the_statistics(
+def test_t21_purge_erases_closed_appeals_past_retention_and_keeps_the_statistics(
     gw: Any, capture_relay: Any
 ) -> None:
     app = gw.app
@@ -183,7 +183,7 @@ def test_purge_erases_closed_appeals_past_retention_and_keeps_the_statistics(
     assert not privacy.purge(app)  # nothing left to do
 
 
-def test_erase_on_a_citizens_request(gw: Any, capture_relay: Any) -> None:
+def test_t21_erase_on_a_citizens_request(gw: Any, capture_relay: Any) -> None:
     app = gw.app
     address = "oksana.bondar@example.org"
     first = appeal_in(gw, capture_relay, "Оксана Бондар", address, 1)

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_a_20_mb_message_costs_a_bounded_multiple_of_its_size(tmp_path: Path) -> None:
+def test_t19_a_20_mb_message_costs_a_bounded_multiple_of_its_size(tmp_path: Path) -> None:
     path = tmp_path / "big.eml"
     path.write_bytes(mail.big_attachment(15_000_000))  # 20 MB on the wire, in base64
     done = subprocess.run(

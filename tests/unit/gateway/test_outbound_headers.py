@@ -66,7 +66,7 @@ def wire(raw: bytes) -> EmailMessage:
         "a\u2028Bcc: x@evil.example",
     ],
 )
-def test_build_message_refuses_a_line_break_in_any_header(subject: str) -> None:
+def test_t17_build_message_refuses_a_line_break_in_any_header(subject: str) -> None:
     with pytest.raises(HeaderInjection):
         build_message(headers(Subject=subject), "body", [])
 
@@ -132,7 +132,7 @@ def test_a_safe_message_has_exactly_its_headers_and_recipient() -> None:
         ),
     ],
 )
-def test_encoded_words_in_a_display_name_stay_in_the_name(
+def test_t17_encoded_words_in_a_display_name_stay_in_the_name(
     header: str, name_or_subject: str
 ) -> None:
     parsed = parse(f"{header}\r\nTo: zhkg@council.example\r\nSubject: x\r\n\r\nhi\r\n".encode())
@@ -173,7 +173,7 @@ def html_renderer(tmp_path: Path) -> Renderer:
     return Renderer([tmp_path / "site", REPO / "templates"])
 
 
-def test_html_letter_parts_escape_the_citizens_text(tmp_path: Path) -> None:
+def test_t17_html_letter_parts_escape_the_citizens_text(tmp_path: Path) -> None:
     renderer = html_renderer(tmp_path)
     ctx: dict[str, Any] = context(refused=[])
     ctx["appeal"]["citizen_name"] = 'Іван <img src=x onerror="alert(1)">'

@@ -271,7 +271,7 @@ def test_name_of_content_type_when_there_is_no_filename() -> None:
         pytest.param("", "attachment.pdf", id="empty"),
     ],
 )
-def test_safe_filename(written: str, safe: str) -> None:
+def test_t18_safe_filename(written: str, safe: str) -> None:
     assert safe_filename(written, "application/pdf") == safe
 
 
