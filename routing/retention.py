@@ -14,6 +14,8 @@ What is erased, for a finished appeal past its term (counted from `closed_at`):
 - its attachments' bytes and file names (`attachments_days`, also from `closed_at`);
 - the raw mail of its messages, their envelope sender and parsed details, and the letters
   the gateway sent about it (their bytes, subject and recipients);
+- the link between the appeal and the street register's observation of its street (the
+  street -> district pair stays for routing);
 - an event actor that is the citizen's address becomes "citizen".
 What stays is the register's statistics: kind, dates, department, the Classifier's
 characteristics, the result, the counts, events (types and dates). `appeals report
@@ -34,10 +36,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import Appeal, AppealEvent, Attachment, InboundMessage, OutboundMessage
+from models import (
+    Appeal,
+    AppealEvent,
+    Attachment,
+    InboundMessage,
+    OutboundMessage,
+    StreetObservation,
+)
 from routing.lifecycle import CLOSED_STATES, record_event
 
 EraseBlob = Callable[[str], object]
@@ -200,6 +209,13 @@ def _erase_appeal(
     appeal.flags = flags
     appeal.erased_at = now
     done.appeals += 1
+    # The street register learned (street, house) -> district from this appeal; the pair is
+    # kept for routing, but no longer tied to the appeal and so to the person.
+    session.execute(
+        update(StreetObservation)
+        .where(StreetObservation.appeal_id == appeal.id)
+        .values(appeal_id=None)
+    )
     for att in session.scalars(
         select(Attachment).where(Attachment.appeal_id == appeal.id, Attachment.erased_at.is_(None))
     ):

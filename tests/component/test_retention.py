@@ -24,7 +24,14 @@ from gateway.clock import ManualClock
 from gateway.commands import privacy
 from gateway.commands.reports import build
 from gateway.outbound.transport import SmtpTransport
-from models import Appeal, AppealEvent, Attachment, InboundMessage, OutboundMessage
+from models import (
+    Appeal,
+    AppealEvent,
+    Attachment,
+    InboundMessage,
+    OutboundMessage,
+    StreetObservation,
+)
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)  # a Monday, 10:00 in Kyiv
 SCAN = b"%PDF-1.4\n" + bytes(range(256)) * 8
@@ -194,6 +201,20 @@ def test_t21_erase_on_a_citizens_request(gw: Any, capture_relay: Any) -> None:
     wait_for(lambda: appeal(app, first).state == appeal(app, other).state == "closed")
     wait_for(lambda: all_sent(app))
 
+    with app.sessions() as s, s.begin():
+        # What the street register learned from her closed appeal (routing.street_learning).
+        s.add(
+            StreetObservation(
+                appeal_id=appeal(app, first).id,
+                street_key="шевченка",
+                kind="вул.",
+                street="Шевченка",
+                house=12,
+                district="Галицький",
+                source="confirmed",
+                observed_at=datetime.now(UTC),
+            )
+        )
     done = privacy.erase(app, "Oksana.Bondar@Example.org", "admin")
     assert done.appeals == 1 and done.kept_open == [second]
     assert appeal(app, first).citizen_email is None and appeal(app, first).text == ""
@@ -209,3 +230,6 @@ def test_t21_erase_on_a_citizens_request(gw: Any, capture_relay: Any) -> None:
     for e in events:
         assert "oksana" not in f"{e.actor} {e.data}".lower()
     assert "Протікає дах над квартирою 1" not in everything_stored(app)
+    with app.sessions() as s:
+        kept = s.scalars(select(StreetObservation)).one()
+    assert kept.appeal_id is None and kept.district == "Галицький"  # kept, but unlinked
