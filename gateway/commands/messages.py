@@ -1,7 +1,10 @@
 """Read-only views for admins: a dry run of one message, the status board, requeue.
 
 `check_message` has no side effects: it parses, screens, classifies and routes in memory
-and writes nothing, so an admin can see why a message was (or would be) handled as it was.
+and writes nothing, so an admin can see why a message was (or would be) handled as it was,
+and how it travelled (the Received chain read by mail-parser, with each hop's delay: when
+a citizen says they wrote before a deadline, the hop into the council's MTA is the
+receipt that counts).
 """
 
 from __future__ import annotations
@@ -49,6 +52,29 @@ def parse_summary(parsed: Any) -> dict[str, Any]:
         }
 
 
+# A dry run for an admin, not the worker's path: the chain is bounded so that a letter with
+# thousands of forged Received lines cannot keep the command busy.
+_MAX_HOPS = 30
+_MAX_RECEIVED_CHARS = 1000
+
+
+def delivery_path(received: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The Received chain (RFC 5321 §4.4), the oldest hop first, as mail-parser reads it:
+    from, by, with, id, the hop's date in UTC and its delay after the previous hop. A
+    chain mail-parser cannot read is reported as such, never an error of the command."""
+    if not received:
+        return []
+    from mailparser.utils import receiveds_parsing  # only this command needs it
+
+    chain = [value[:_MAX_RECEIVED_CHARS] for value in received[:_MAX_HOPS]]
+    try:
+        hops = receiveds_parsing(chain)
+    except Exception as exc:  # mail-parser's own reading of a broken chain
+        return [{"error": f"Received chain not readable: {type(exc).__name__}"}]
+    keep = ("hop", "from", "by", "with", "id", "date_utc", "delay")
+    return [{k: hop[k] for k in keep if k in hop} for hop in hops]
+
+
 def check_message(app: App, raw: bytes) -> dict[str, Any]:
     try:
         parsed = parse(raw)
@@ -59,6 +85,7 @@ def check_message(app: App, raw: bytes) -> dict[str, Any]:
     verdict = screen(parsed, env, cfg.screening)
     report: dict[str, Any] = {
         "parse": parse_summary(parsed),
+        "delivery": delivery_path(parsed.header_all("received")),
         "screening": {
             "action": verdict.action,
             "rule": verdict.rule,

@@ -107,6 +107,26 @@ def test_check_message_is_a_dry_run(settings_file: Path, tmp_path: Path, capsys:
         assert s.scalar(select(func.count(InboundMessage.id))) == 0
 
 
+def test_check_message_shows_the_delivery_path_oldest_hop_first(
+    settings_file: Path, tmp_path: Path, capsys: Any
+) -> None:
+    # As the council's Postfix delivers a letter from ukr.net: its own hop on top.
+    received = (
+        b"Received: from mx.ukr.net (mx.ukr.net [212.42.75.1]) by mail.council.example"
+        b" (Postfix) with ESMTPS id 4A1B2 for <social@council.example>;"
+        b" Tue, 1 Dec 2026 09:31:12 +0200\r\n"
+        b"Received: from [10.0.0.5] (unknown [91.200.1.2]) by mx.ukr.net with ESMTPSA"
+        b" id abc; Tue, 1 Dec 2026 09:30:05 +0200\r\n"
+    )
+    eml = tmp_path / "a.eml"
+    eml.write_bytes(received + _appeal())
+    assert main(["--settings", str(settings_file), "check-message", str(eml), "--json"]) == 0
+    hops = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["delivery"]
+    assert [h["by"] for h in hops] == ["mx.ukr.net", "mail.council.example (Postfix)"]
+    assert hops[1]["date_utc"] == "2026-12-01T07:31:12+00:00"
+    assert hops[1]["delay"] == 67.0
+
+
 # A Ukrainian appeal as an old client wrote it in UTF-7 (RFC 2152), with a broken surrogate
 # pair: "+2D0-" is the high half of an emoji without its low half, in the subject and text.
 UTF7_APPEAL = (
