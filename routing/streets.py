@@ -21,13 +21,15 @@ Every answer says how sure it is (`Resolution.confidence`) and how it was reache
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 from rapidfuzz.distance import OSA
+
+import saferegex
 
 # Kind words and their abbreviations (Ukrainian and Russian), by the canonical kind.
 # "пр." is ambiguous (проспект in most letters, провулок / проезд in some), so it names
@@ -73,9 +75,13 @@ _KIND_OF.update(AMBIGUOUS_KINDS)
 # Kinds a council's CSV may spell: the canonical names and every word above.
 _CSV_KINDS = {**{k: (k,) for k in KIND_WORDS}, **_KIND_OF}
 
-_DISTRICT_WORD = re.compile(r"^(район\w*|р-н\w*|р-ну|округ\w*)$")
-_HOUSE_WORD = re.compile(r"^(буд|будинок|будинку|д|дом|доме|дім|№|n)$")
-_TOKEN = re.compile(r"[0-9]+(?:[-/][0-9]+)?[а-яіїєґa-z]?|[^\W\d_]+(?:[-'’ʼ`][^\W\d_]+)*|[.,;:№]")
+_DISTRICT_WORD = saferegex.compile(r"^(район\w*|р-н\w*|р-ну|округ\w*)$")
+_HOUSE_WORD = saferegex.compile(r"^(буд|будинок|будинку|д|дом|доме|дім|№|n)$")
+# A letter: Python's `[^\W\d_]` (\w without digits and "_") spelled for RE2.
+_TOKEN = saferegex.compile(
+    r"[0-9]+(?:[-/][0-9]+)?[а-яіїєґa-z]?|[\p{L}\p{Nl}\p{No}]+(?:[-'’ʼ`][\p{L}\p{Nl}\p{No}]+)*|[.,;:№]"
+)
+_LEADING_NUMBER = saferegex.compile(r"\s*(\d+)")
 _STOP_NAME = {
     "м",
     "г",
@@ -153,7 +159,9 @@ _ENDINGS = (
 def fold(word: str) -> str:
     """One spelling for the Ukrainian and Russian forms of a word, without its ending."""
     w = word.lower().translate(_FOLD)
-    w = re.sub(r"(.)\1+", r"\1", w)
+    # A doubled letter counts once ("Коллонтай", "Колонтай"); in code, as `(.)\1+` is a
+    # back-reference RE2 cannot run.
+    w = "".join(ch for ch, _ in groupby(w))
     out = []
     for part in w.split():
         if not part.isdigit():
@@ -166,11 +174,11 @@ def fold(word: str) -> str:
 
 
 def street_key(name: str) -> str:
-    return fold(re.sub(r"\s+", " ", name.strip()))
+    return fold(" ".join(name.split()))
 
 
 def house_number(text: str) -> int | None:
-    m = re.match(r"\s*(\d+)", text)
+    m = _LEADING_NUMBER.match(text)
     return int(m.group(1)) if m else None
 
 

@@ -41,7 +41,6 @@ STDLIB_RE_ALLOWED = {
     # while saferegex was written; their look-arounds still need rewriting for RE2.
     "routing/citizen.py": "not yet moved to saferegex",
     "routing/addresses.py": "not yet moved to saferegex",
-    "routing/streets.py": "not yet moved to saferegex",
 }
 
 SMALL, LARGE = 10_000, 40_000
