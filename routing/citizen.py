@@ -22,11 +22,11 @@ How sure each field is (`Evidence.sure`):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+import saferegex
 from routing import addresses, phones
 from routing.mail import ParsedMail
 
@@ -39,66 +39,79 @@ _LO = "а-яіїєґёa-z'’ʼ"
 _NAME_WORD = rf"(?:[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?|[{_UP}]{{2,}}(?:-[{_UP}]{{2,}})?)"
 _INITIALS = rf"[{_UP}]\.\s?[{_UP}]\."
 # "Іваненко Петро Степанович", "Петро Іваненко", "Іваненко П.С.", "П. С. Іваненко"
-_FULL_NAME = re.compile(
+_FULL_NAME = saferegex.compile(
     rf"^(?:{_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}}|{_NAME_WORD}\s+{_INITIALS}|"
     rf"{_INITIALS}\s*{_NAME_WORD})$"
 )
-_CLOSING = re.compile(
+_CLOSING = saferegex.compile(
     r"^\s*(?:з\s+повагою|з\s+пошаною|із\s+повагою|с\s+уважением|с\s+повагою|щиро\s+ваш\w*|"
     r"заздалегідь\s+дякую|заранее\s+спасибо|дякую|спасибо|kind\s+regards|best\s+regards|"
-    r"regards|sincerely|--)(?![\w-])\s*[,.!]?\s*(.*)$",
-    re.I,
+    r"regards|sincerely|--)(.*)$",
+    saferegex.IGNORECASE,
 )
-_LABELLED_NAME = re.compile(
+_LABELLED_NAME = saferegex.compile(
     r"^\s*(?:піб|п\.і\.б\.|прізвище,?\s+ім'я(?:,?\s+по\s+батькові)?|фио|ф\.и\.о\.|заявник|"
     r"заявниця|заявитель|name)\s*[:\-–]\s*(.+)$",
-    re.I,
+    saferegex.IGNORECASE,
 )
 # "Я, Коваленко Марія Іванівна, мешканка ..." opens many formal appeals.
-_I_NAME = re.compile(rf"(?m)^\s*(?:Я|I),\s+({_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}})\s*,")
-_LABELLED_ADDR = re.compile(
+_I_NAME = saferegex.compile(rf"(?m)^\s*(?:Я|I),\s+({_NAME_WORD}(?:\s+{_NAME_WORD}){{1,2}})\s*,")
+_LABELLED_ADDR = saferegex.compile(
     r"^\s*(?:(?:моя\s+)?(?:домашня\s+|поштова\s+)?адреса(?:\s+проживання|\s+для\s+листування|"
     r"\s+реєстрації)?|адрес(?:\s+проживания)?|місце\s+проживання|(?:home\s+|postal\s+)?address|"
     r"проживаю|мешкаю)\s*[:\-–]\s*",
-    re.I,
+    saferegex.IGNORECASE,
 )
-_RESIDENCE = re.compile(
+_RESIDENCE = saferegex.compile(
     r"(?:проживаю|мешкаю|живу|проживающ\w*|проживає|мешкає|зареєстрован\w*|прописан\w*)"
     r"(?:\s+(?:за\s+адресою|по\s+адресу|на|в|у|по|за))?\s*[:\-]?\s*$",
-    re.I,
+    saferegex.IGNORECASE,
 )
-_OUR_HOUSE = re.compile(
+_OUR_HOUSE = saferegex.compile(
     r"(?:(?:у|в)\s+(?:нашому|моєму|нашем|моем)\s+(?:будинку|доме)|(?:наш|мій|наш\s+житловий)"
-    r"\s+будинок|нашого\s+будинку|мешканці\s+будинку|жители\s+дома|нашего\s+дома)\b[^.\n]{0,25}$",
-    re.I,
+    r"\s+будинок|нашого\s+будинку|мешканці\s+будинку|жители\s+дома|нашего\s+дома)"
+    # The words end there, and at most 25 characters of the same sentence follow. (`$`
+    # as Python's: the end, or before a last newline.)
+    r"(?:[^\w.\n][^.\n]{0,24})?\n?$",
+    saferegex.IGNORECASE,
 )
 # A house the problem is next to, not one the writer names as theirs.
-_NEAR = re.compile(
-    r"(?i)(?<!\w)(?:біля|поблизу|поруч\s+з|навпроти|напроти|перед|між|за|від|до|"
-    r"возле|около|напротив|рядом\s+с|near|opposite)(?!\w)[^,.;\n]*$"
+_NEAR = saferegex.compile(
+    r"(?i)(?:^|\W)(?:біля|поблизу|поруч\s+з|навпроти|напроти|перед|між|за|від|до|"
+    r"возле|около|напротив|рядом\s+с|near|opposite)(?:[^\w,.;\n][^,.;\n]*)?\n?$"
 )
-_PHONE_LABEL_ON_LINE = re.compile(
-    r"(?i)(?<!\w)(?:тел|телефон|моб|phone|tel|mob|viber|вайбер|telegram|т\.)", re.I
+_PHONE_LABEL_ON_LINE = saferegex.compile(
+    r"(?:^|\W)(?:тел|телефон|моб|phone|tel|mob|viber|вайбер|telegram|т\.)", saferegex.IGNORECASE
 )
-_PHONE_MINE = re.compile(
+_PHONE_MINE = saferegex.compile(
     r"(?:мій|мого|мене|мені|зі\s+мною|зо\s+мною|мой|мне|меня|со\s+мной|my|me|"
     r"за\s+номером|по\s+номеру|контакт\w*)",
-    re.I,
+    saferegex.IGNORECASE,
 )
 # Numbers in the complaint that belong to someone else: a utility, a dispatcher, a hotline.
-_PHONE_OTHERS = re.compile(
+_PHONE_OTHERS = saferegex.compile(
     r"(?:жек|жео|осбб|компані|диспетчер|служб|гаряч|лінія|лінії|цнап|ради|управлін|"
     r"водоканал|обленерго|газ|поліці|підрядник|перевізник|директор|голов)",
-    re.I,
+    saferegex.IGNORECASE,
 )
-_LINE_LABELS = re.compile(
-    r"(?i)(?<!\w)(?:моя|мій|домашня|домашній|поштова|адреса|адрес|address|проживання|"
+# With the word's neighbours, which two labels in a row share ("тел моб"): see
+# `_only_labels`.
+_LINE_LABELS = saferegex.compile(
+    r"(?i)(?:^|\W)(?:моя|мій|домашня|домашній|поштова|адреса|адрес|address|проживання|"
     r"проживаю|мешкаю|контактний|контактный|мобільний|мобильный|тел|телефон|моб|дом|"
-    r"mob|phone|tel|т|viber|вайбер|telegram|e-?mail|пошта|україна|ukraine)(?!\w)"
+    r"mob|phone|tel|т|viber|вайбер|telegram|e-?mail|пошта|україна|ukraine)(?:\W|$)"
 )
-_HEADER_NAME = re.compile(r"[^\W\d_]+(?:[\s'’ʼ.-]+[^\W\d_]+)*\.?")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A letter: Python's `[^\W\d_]` (\w without digits and "_") spelled for RE2.
+_LETTER = r"[\p{L}\p{Nl}\p{No}]"
+_NOT_LETTERS = saferegex.compile(r"[^\p{L}\p{Nl}\p{No}]+")
+_HEADER_NAME = saferegex.compile(rf"{_LETTER}+(?:[\s'’ʼ.-]+{_LETTER}+)*\.?")
+_EMAIL = saferegex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ATTACHED = "----- Вкладений лист"
+# What ends a labelled address's value (`_value_end`): a phone, an e-mail, a sentence...
+_VALUE_END = saferegex.compile(r"¤|(?i:e-?mail)|[\w.+-]+@|\.\s+[А-ЯІЇЄҐ]")
+# ... or a phone's label, where a word starts.
+_PHONE_WORD = saferegex.compile(r"(?i)(?:^|\W)(тел|моб)")
+_DIGIT = saferegex.compile(r"\d")
 _MAX_SIGNATURE_LINES = 8
 
 
@@ -135,6 +148,21 @@ class _Line:
     text: str
 
 
+def _closing(line: str) -> str | None:
+    """What follows a closing phrase ("З повагою, Іван Петренко" -> "Іван Петренко") that
+    opens `line`, or None when the line does not open with one."""
+    m = _CLOSING.match(line)
+    if m is None:
+        return None
+    rest: str = m.group(1)
+    if rest[:1] == "-" or rest[:1].isalnum() or rest[:1] == "_":
+        return None  # the phrase is part of a longer word ("Дякуючи", "---")
+    rest = rest.lstrip()
+    if rest[:1] in (",", ".", "!"):
+        rest = rest[1:]
+    return rest.lstrip()
+
+
 def _lines(text: str) -> list[_Line]:
     out, pos = [], 0
     for raw in text.split("\n"):
@@ -158,8 +186,12 @@ def _looks_like_place(s: str) -> bool:
 
 def _only_labels(rest: str) -> bool:
     """Nothing but labels ("Адреса:", "тел.", "моб."), e-mails and punctuation."""
-    rest = _LINE_LABELS.sub(" ", _EMAIL.sub(" ", rest))
-    return len(re.sub(r"[\W¤_\d]+", "", rest)) <= 2
+    rest = _EMAIL.sub(" ", rest)
+    # Each pass takes every other one of labels that share a separator; a label's
+    # neighbours are separators, which the count below leaves out anyway.
+    while (shorter := _LINE_LABELS.sub(" ", rest)) != rest:
+        rest = shorter
+    return len(_NOT_LETTERS.sub("", rest)) <= 2
 
 
 def _lead_name(s: str) -> tuple[str | None, str]:
@@ -199,7 +231,7 @@ def _mask_phones(s: str) -> str:
     return s
 
 
-_CLIENT_TAG = re.compile(
+_CLIENT_TAG = saferegex.compile(
     r"(?i)^\s*(?:sent from|надіслано з|відправлено з|отправлено (?:с|из)|get outlook)"
 )
 
@@ -225,14 +257,14 @@ def _opening_block(lines: list[_Line]) -> int:
 def _signature_start(lines: list[_Line]) -> tuple[int, bool]:
     """Index of the first signature line and whether a closing phrase opened it."""
     for i in range(len(lines) - 1, -1, -1):
-        m = _CLOSING.match(lines[i].text)
-        if m and not m.group(1).strip() and _only_client_tags(lines[i + 1 :]):
+        m = _closing(lines[i].text)
+        if m is not None and not m.strip() and _only_client_tags(lines[i + 1 :]):
             # "--" before the webmail's "Надіслано з ukr.net": not the citizen's signature.
             continue
         # A long line that opens with "Дякую" is a sentence, unless a name follows it
         # ("З повагою, Тимофій Гаврищук, м. Рівне, ..." all on one line).
-        short = len(lines[i].text.strip()) <= 80 or (m and _lead_name(m.group(1))[0])
-        if m and short and len(lines) - i <= _MAX_SIGNATURE_LINES + 1:
+        short = len(lines[i].text.strip()) <= 80 or (m is not None and _lead_name(m)[0])
+        if m is not None and short and len(lines) - i <= _MAX_SIGNATURE_LINES + 1:
             return i, True
     i = len(lines)
     while i > 0 and (not lines[i - 1].text.strip() or _contact_line(lines[i - 1].text)):
@@ -249,8 +281,7 @@ def _name(lines: list[_Line], sig: int, closed: bool, text: str) -> tuple[str, E
             return _as_name(m.group(1)) or "", Evidence("labelled", "certain")
     block = lines[sig:]
     if closed and block:
-        m = _CLOSING.match(block[0].text)
-        rest = m.group(1) if m else ""
+        rest = _closing(block[0].text) or ""
         for cand in (rest, *(ln.text for ln in block[1:4])):
             found = _as_name(cand) or _lead_name(cand)[0]
             if found:
@@ -292,12 +323,21 @@ def _labelled_address(text: str, lines: list[_Line]) -> _Place | None:
             if a.start <= lead + 2:
                 return _Place(_shift(a, start), Evidence("labelled", "certain"))
         # Not a shape the parser knows: the line up to a phone, an e-mail or a sentence.
-        value = re.split(r"¤|(?i:\bтел|\bмоб|e-?mail)|[\w.+-]+@|\.\s+[А-ЯІЇЄҐ]", first_line)[0]
-        value = value.strip(" ,;.:-–")
-        if len(value) >= 4 and re.search(r"\d", value):
+        value = first_line[: _value_end(first_line)].strip(" ,;.:-–")
+        if len(value) >= 4 and _DIGIT.search(value):
             a = addresses.Address(0, len(value), value, {})
             return _Place(_shift(a, start), Evidence("labelled", "likely"))
     return None
+
+
+def _value_end(line: str) -> int:
+    """Where a labelled address line's value ends: at a phone, a "тел"/"моб" label, an
+    e-mail, or a new sentence (the earliest of them), else the end of the line."""
+    end, label = _VALUE_END.search(line), _PHONE_WORD.search(line)
+    return min(
+        end.start() if end is not None else len(line),
+        label.start(1) if label is not None else len(line),
+    )
 
 
 def _shift(a: addresses.Address, by: int) -> addresses.Address:
