@@ -102,8 +102,9 @@ def test_letters_written_once_by_message_id_and_the_reminder_time_kept(gateway: 
     assert db(gateway, "SELECT outcome FROM delivery_attempt") == [("sent",), ("sent",)]
     ack = next(m for m in written.values() if str(m["Message-ID"]) == mid_ack)
     fwd = next(m for m in written.values() if str(m["Message-ID"]) == mid_fwd)
-    # windows-1251 read right: the name in the acknowledgement, the text in the forward.
-    assert "Тарас Бондар!" in ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # windows-1251 read right: the name (in the vocative) in the acknowledgement, the text in
+    # the forward.
+    assert "Шановний пане Тарасе!" in ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "третій тиждень не вивозять сміття" in fwd.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
     # The running ticker (every second) plans the new appeal: its next step is `before-5`.
