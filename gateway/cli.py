@@ -50,8 +50,19 @@ def _serve(roles: set[str]) -> Handler:
         from gateway.runner import serve
 
         app = _app(args)
+        services = []
+        console = None
+        # `appeals run` serves the console when [web] enables it; `appeals web` always.
+        if "web" in roles and (app.settings.web.enabled or roles == {"web"}):
+            from gateway.web.server import ConsoleServer
+
+            console = ConsoleServer(app)
+            services.append(console.start)
 
         def ready(port: int) -> None:
+            if console is not None:
+                host = app.settings.web.host
+                print(f"appeal-gateway: console on http://{host}:{console.port()}/", flush=True)
             if port:
                 print(
                     f"appeal-gateway: SMTP listening on {app.settings.smtp_server.host}:{port}",
@@ -63,7 +74,7 @@ def _serve(roles: set[str]) -> Handler:
                 flush=True,
             )
 
-        asyncio.run(serve(app, roles, ready=ready))
+        asyncio.run(serve(app, roles, ready=ready, services=services))
         return 0
 
     return handler
@@ -322,6 +333,40 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from gateway.web.accounts import AccountError, add_user
+
+    app = _app(args, require_secrets=False)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            print("appeals user add: the passwords differ", file=sys.stderr)
+            return 1
+    known = {d.code for d in app.settings.departments}
+    unknown = [d for d in args.department if d not in known]
+    if unknown:
+        print(f"appeals user add: unknown department(s) {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    try:
+        add_user(
+            app.sessions,
+            args.username,
+            password,
+            args.role,
+            tuple(args.department),
+            now=app.clock.now(),
+        )
+    except AccountError as exc:
+        print(f"appeals user add: {exc}", file=sys.stderr)
+        return 1
+    print(f"user {args.username} ({args.role}) added")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from gateway.scheduler import tick
 
@@ -396,7 +441,24 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(handler=handler)
         return sp
 
-    add("run", _serve({"smtp", "work", "send", "tick", "imap"}), "everything in one process")
+    add(
+        "run",
+        _serve({"smtp", "work", "send", "tick", "imap", "web"}),
+        "everything in one process (the web console too when [web] enables it)",
+    )
+    add("web", _serve({"web"}), "the web console only ([web] listen)")
+    usr = add("user", lambda a: 2, "web console accounts").add_subparsers(
+        dest="user_command", required=True
+    )
+    sp = add("add", cmd_user_add, "a console account (the password is asked for)", usr)
+    sp.add_argument("username")
+    sp.add_argument("--role", choices=("admin", "clerk", "viewer"), required=True)
+    sp.add_argument(
+        "--department", action="append", default=[], help="a clerk's department (repeatable)"
+    )
+    sp.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
     add("serve-smtp", _serve({"smtp"}), "the SMTP listener only")
     add("work", _serve({"work"}), "the pipeline worker only")
     add("send", _serve({"send"}), "the outbox sender only")

@@ -14,7 +14,7 @@ import logging
 import signal
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gateway.app import App
 from gateway.errors import SettingsError
@@ -148,8 +148,11 @@ async def serve(
     *,
     ready: Callable[[int], None] | None = None,
     stopped: asyncio.Event | None = None,
+    services: Sequence[Callable[[threading.Event], threading.Thread]] = (),
 ) -> None:
-    """Run the roles until SIGTERM/SIGINT or until `stopped` is set."""
+    """Run the roles until SIGTERM/SIGINT or until `stopped` is set. `services` start
+    further threads that stop with the same event (the web console, wired by the command
+    line because the runner must not know the operator interfaces)."""
     stop = threading.Event()
     loop = asyncio.get_running_loop()
     stopped = stopped or asyncio.Event()
@@ -157,6 +160,7 @@ async def serve(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stopped.set)
     threads = start_background_roles(app, roles, stop)
+    threads += [start(stop) for start in services]
     server = None
     committer: GroupCommitter | ProcessCommitter | None = None
     port = 0

@@ -349,6 +349,43 @@ class RetentionSettings(Section):
     personal_fields_days: int = Field(1825, ge=1)
 
 
+class WebSettings(Section):
+    """The admin web console (gateway/web): where it listens and how logins behave."""
+
+    # Serve the console from `appeals run` (and `appeals web`). bool.
+    enabled: bool = False
+    # host:port; loopback by default: put a TLS-terminating proxy in front for anything else.
+    listen: str = "127.0.0.1:8025"
+    # A session ends after this long without a request, and in any case after max_hours.
+    idle_minutes: int = Field(30, ge=1)
+    max_hours: int = Field(12, ge=1)
+    # Wrong passwords in a row for one account before it is throttled, and for how long.
+    max_failed_logins: int = Field(5, ge=1)
+    throttle_minutes: int = Field(15, ge=1)
+    # Mark the session cookie Secure (only sent over HTTPS): set behind a TLS proxy.
+    secure_cookies: bool = False
+    # Rows per page of the registry and the other lists.
+    page_size: int = Field(50, ge=5, le=1000)
+    # Language of the console's pages: "uk" or "en".
+    language: Literal["uk", "en"] = "uk"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{v!r} is not host:port")
+        return v
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
 class Settings(Section):
     instance: InstanceSettings = InstanceSettings()
     paths: PathSettings = PathSettings()
@@ -374,6 +411,7 @@ class Settings(Section):
     trust: TrustSettings = TrustSettings()
     # Validated straight into routing's own value, like [deadlines].
     registry: RegistryConfig = RegistryConfig()
+    web: WebSettings = WebSettings()
     # Where the file was loaded from; relative paths resolve against it.
     base_dir: Path = Path(".")
     secrets: Mapping[str, str] = Field(default_factory=dict, repr=False)

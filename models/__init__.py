@@ -19,6 +19,8 @@ from models.tables import (
     RoutingRule,
     StreetObservation,
     TrainingLabel,
+    WebAccount,
+    WebSession,
 )
 
 __all__ = [
@@ -40,4 +42,6 @@ __all__ = [
     "RoutingRule",
     "StreetObservation",
     "TrainingLabel",
+    "WebAccount",
+    "WebSession",
 ]

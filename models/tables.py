@@ -413,3 +413,38 @@ class StreetObservation(Base):
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), unique=True)
     source: Mapped[str] = mapped_column(String(20))  # "confirmed" or "corrected"
     observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebAccount(Base):
+    """A person who signs in to the web console (gateway/web). `password_hash` is an
+    argon2id hash (never the password); `role` is admin | clerk | viewer; a clerk works on
+    the appeals of `departments` (codes) only. Wrong passwords in a row are counted, and
+    past the limit no password is tried until `throttled_until`."""
+
+    __tablename__ = "web_account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    departments: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    throttled_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its sha256 is stored,
+    so a copy of the database opens no session. `csrf` is the token every form of the
+    session must send back."""
+
+    __tablename__ = "web_session"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("web_account.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
