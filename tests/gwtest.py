@@ -31,6 +31,9 @@ def write_settings(
     data["outbound"].update(
         relay_host="127.0.0.1", relay_port=relay_port, starttls=False, first_retry_seconds=1
     )
+    # The console on a port of its own per gateway (0: the system picks a free one; the
+    # gateway prints it: `console_url`), never the shipped 8025 that another run may hold.
+    data.setdefault("web", {})["listen"] = "127.0.0.1:0"
     data["worker"]["idle_sleep_seconds"] = 0.1
     data["worker"]["lease_seconds"] = 5
     for section, values in patch.items():
@@ -93,6 +96,15 @@ def start(settings: Path, log: Path) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError("gateway did not start in time")
+
+
+def console_url(log: Path) -> str:
+    """The web console's address as `appeals run` printed it into its log."""
+    import re
+
+    m = re.search(rb"console on (http://[0-9.:]+)/", log.read_bytes())
+    assert m, "the gateway printed no console address"
+    return m.group(1).decode()
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -28,6 +28,7 @@ from starlette.routing import Route
 from gateway.app import App
 from gateway.web import accounts, queries
 from gateway.web.accounts import Who
+from routing.lifecycle import AppealState
 
 log = logging.getLogger(__name__)
 
@@ -348,17 +349,9 @@ class Console:
         ]
 
 
-STATES = (
-    "open",
-    "routed",
-    "answered",
-    "held",
-    "closed",
-    "returned",
-    "not_considered",
-    "duplicate",
-    "forwarded_external",
-)
+# The registry's state filter: "open" (every unfinished state) and each state of the life
+# cycle ("registered" is only the column default of rows older than routing).
+STATES = ("open", *(st for st in get_args(AppealState) if st != "registered"))
 
 
 def _safe_next(value: str | None) -> str:

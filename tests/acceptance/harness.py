@@ -82,6 +82,38 @@ class Gateway:
         self.proc = gwtest.start(self.settings, self.log)
         return self
 
+    @property
+    def console(self) -> str:
+        """The web console's base URL (http://127.0.0.1:PORT)."""
+        return gwtest.console_url(self.log)
+
+    def add_user(self, name: str, role: str, password: str, *departments: str) -> None:
+        """`appeals user add` with the password on stdin, as a deploy script would."""
+        env = {"APPEALS_TOKEN_KEY": "e2e-key", "PYTHONPATH": str(gwtest.REPO), "PATH": "/usr/bin"}
+        args = [f"--department={d}" for d in departments]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "--settings",
+                str(self.settings),
+                "user",
+                "add",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+                *args,
+            ],
+            input=(password + "\n").encode(),
+            capture_output=True,
+            env=env,
+            cwd=gwtest.REPO,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
