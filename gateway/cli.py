@@ -251,7 +251,7 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 def cmd_appeal(args: argparse.Namespace) -> int:
     from gateway.commands import appeals as admin
 
-    app = _app(args, require_secrets=args.appeal_command == "reroute")
+    app = _app(args, require_secrets=args.appeal_command in ("reroute", "extend"))
     if args.appeal_command == "show":
         data = admin.show_appeal(app, args.reg_no)
         if data is None:
@@ -267,6 +267,10 @@ def cmd_appeal(args: argparse.Namespace) -> int:
         error = admin.set_characteristic(
             app, args.reg_no, args.field, " ".join(args.value), args.actor
         )
+    elif args.appeal_command == "extend":
+        error = admin.extend_appeal(app, args.reg_no, args.days, " ".join(args.reason), args.actor)
+    elif args.appeal_command == "note":
+        error = admin.add_note(app, args.reg_no, " ".join(args.text), args.actor)
     elif args.appeal_command == "set-district":
         error = admin.set_district(app, args.reg_no, args.district, args.actor)
     else:
@@ -518,8 +522,19 @@ def build_parser() -> argparse.ArgumentParser:
         "set", help="correct a characteristic of the register (source staff, an event)"
     )
     sp.add_argument("reg_no")
-    sp.add_argument("field", choices=("type", "sign", "subject", "form", "category", "topic-code"))
+    sp.add_argument(
+        "field", choices=("type", "sign", "subject", "form", "category", "topic-code", "result")
+    )
     sp.add_argument("value", nargs="+", help="e.g. скарга, повторне, 'особа з інвалідністю', 010")
+    sp.add_argument("--actor", default="admin")
+    sp = aps.add_parser("extend", help="extend the term (as #extend; the citizen is told)")
+    sp.add_argument("reg_no")
+    sp.add_argument("days", type=int)
+    sp.add_argument("reason", nargs="+")
+    sp.add_argument("--actor", default="admin")
+    sp = aps.add_parser("note", help="a note on the appeal's history")
+    sp.add_argument("reg_no")
+    sp.add_argument("text", nargs="+")
     sp.add_argument("--actor", default="admin")
     sp = aps.add_parser("set-topic", help="correct the topic (a training label)")
     sp.add_argument("reg_no")

@@ -55,10 +55,9 @@ from routing.characteristics import parse_result
 from routing.deadlines import (
     ExtensionRefused,
     WorkCalendar,
-    base_term,
-    extend,
     forward_deadline,
 )
+from routing.extensions import extend_term
 from routing.greeting import opens_with_greeting
 from routing.letters import letter
 from routing.lifecycle import (
@@ -67,12 +66,10 @@ from routing.lifecycle import (
     RerouteRequest,
     move,
     original_attachments,
-    plan_reminders_again,
     record_answer,
     reroute,
 )
 from routing.mail import ParsedMail
-from routing.numbering import as_kind
 from routing.ports import NoticeSink
 from routing.quotes import extract_commands, split_reply
 from routing.threads import chain_of
@@ -329,50 +326,22 @@ def _extend(ctx: AnswerContext, actor: str, args: list[str], thread: list[str]) 
     except (IndexError, ValueError):
         _help(ctx, actor, {"code": "extend-format"}, thread)
         return ReplyResult("processed", "bad-command")
-    today = ctx.now.astimezone(ZoneInfo(ctx.calendar.rules.timezone)).date()
-    kind = as_kind(appeal.kind)
-    # The term in force, counted from receipt: the base term plus what was granted before.
-    term = base_term(kind, ctx.calendar.rules) + appeal.extended_days
     try:
-        new_due = extend(
-            kind,
-            appeal.receipt_date,
-            appeal.due_date,
+        _, term = extend_term(
+            appeal,
             days,
-            ctx.calendar,
-            requested_on=today,
-            term_so_far=term,
-            urgent=appeal.urgent or appeal.due_at is not None,
+            reason,
+            actor=actor,
+            calendar=ctx.calendar,
+            now=ctx.now,
+            notices=ctx.notices,
+            view=ctx.view,
+            event=ctx.event,
         )
     except ExtensionRefused as exc:
-        ctx.event("extension-refused", appeal_id=appeal.id, actor=actor, days=days, why=exc.code)
         _help(ctx, actor, {"code": f"extend-{exc.code}", **exc.params}, thread)
         return ReplyResult("processed", "extension-refused")
-    old = appeal.due_date
-    appeal.due_date = new_due
-    appeal.due_at = None
-    plan_reminders_again(appeal, ctx.now)
-    # Days (working days for requests) granted so far: the next extension adds to them.
-    appeal.extended_days += days
-    ctx.event(
-        "extended",
-        appeal_id=appeal.id,
-        actor=actor,
-        old_due=old.isoformat(),
-        new_due=new_due.isoformat(),
-        term=term + days,
-        reason=reason,
-    )
-    if appeal.citizen_email:
-        ctx.notices.add(
-            letter("citizen/extended", appeal.kind),
-            to=[appeal.citizen_email],
-            context={**ctx.view(appeal), "extension": {"reason": reason}},
-            appeal_id=appeal.id,
-            language=appeal.language,
-            reply_token_for=appeal.id,
-        )
-    _confirm(ctx, actor, {"command": "extend", "term": term + days, "reason": reason}, thread)
+    _confirm(ctx, actor, {"command": "extend", "term": term, "reason": reason}, thread)
     return ReplyResult("processed", "extended")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,9 +28,10 @@ from routing.characteristics import (
     SIGN_LABELS,
     SUBJECT_LABELS,
     TYPE_LABELS,
+    parse_result,
 )
 from routing.deadlines import PRIVILEGED_LABELS, detect_privileged_category, priority_for
-from routing.lifecycle import record_event
+from routing.lifecycle import record_event, set_result
 
 # command / console name -> (Appeal column, key in characteristic_sources)
 FIELDS: dict[str, tuple[str, str]] = {
@@ -204,3 +206,24 @@ def apply(
         "value": correction.value or "none",
         "value_uk": label(correction.field, correction.value),
     }
+
+
+class ResultError(ValueError):
+    """A result of consideration that cannot be recorded; the message says why."""
+
+
+def set_result_by_staff(
+    session: Session, appeal: Appeal, word: str, *, actor: str, via: str, now: datetime
+) -> str:
+    """Record the result of consideration of a finally answered appeal (what `#result`
+    beside a final answer says), source "staff", with an event naming the old and the new
+    result. Returns the code; ResultError for an unknown word or an appeal not answered."""
+    code = parse_result(word)
+    if code is None:
+        raise ResultError(f"{word!r} is not a result (вирішено, роз'яснено, відмовлено)")
+    if appeal.state != "closed":
+        raise ResultError(f"appeal {appeal.reg_no} has no final answer yet ({appeal.state})")
+    data: dict[str, Any] = {"from": appeal.result, "to": code, "via": via}
+    set_result(appeal, code, "staff", now)
+    record_event(session, now, "result-set", appeal_id=appeal.id, actor=actor, **data)
+    return code

@@ -68,3 +68,19 @@ def csrf_of(html: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', html)
     assert m, "no CSRF field on the page"
     return m.group(1)
+
+
+def hold_unmatched(app: App, sender: str, subject: str) -> int:
+    """A reply to an address whose token is not ours: held for a person."""
+    m = EmailMessage()
+    m["From"] = sender
+    m["To"] = "reply+zzzzzzzzzzzzzzzz@reply.council.example"
+    m["Subject"] = subject
+    m["Message-ID"] = f"<held-{abs(hash((sender, subject)))}@example.org>"
+    m.set_content("Доповнюю своє звернення: фото додам пізніше.")
+    result = app.ingest().accept(
+        m.as_bytes(),
+        Envelope("smtp", sender, ("reply+zzzzzzzzzzzzzzzz@reply.council.example",)),
+    )
+    app.worker().run_once()
+    return int(result.inbound_id)

@@ -14,11 +14,14 @@ from sqlalchemy import select
 from gateway.app import App
 from models import Appeal, AppealEvent, CalendarOverride, Department
 from routing import corrections, street_learning
+from routing.extensions import ExtensionRefused, extend_term
 from routing.lifecycle import (
+    AWAITING,
     LifecycleError,
     RerouteRequest,
     correct_topic,
     is_overdue_at,
+    record_event,
     reroute,
 )
 from routing.views import appeal_view
@@ -80,7 +83,10 @@ def _tz(app: App) -> Any:
     return ZoneInfo(app.settings.deadlines.timezone)
 
 
-def reroute_appeal(app: App, reg_no: str, code: str, actor: str, reason: str) -> str | None:
+def reroute_appeal(
+    app: App, reg_no: str, code: str, actor: str, reason: str, topic: str | None = None
+) -> str | None:
+    """Another department (and, from triage, the topic too); a training label either way."""
     with app.sessions.begin() as s:
         a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
         dept = s.scalars(
@@ -96,7 +102,7 @@ def reroute_appeal(app: App, reg_no: str, code: str, actor: str, reason: str) ->
                 s,
                 a,
                 dept,
-                RerouteRequest(actor=actor, source="admin", reason=reason),
+                RerouteRequest(actor=actor, source="admin", reason=reason, topic=topic),
                 now=app.clock.now(),
                 notices=app.notifier(s),
                 view=lambda x: appeal_view(x, x.department, cfg),
@@ -121,7 +127,10 @@ def set_topic(app: App, reg_no: str, topic: str, actor: str) -> str | None:
 
 def set_characteristic(app: App, reg_no: str, field: str, value: str, actor: str) -> str | None:
     """`appeals appeal set`: the same correction as a department's `#type`, `#category`...
-    (routing.corrections), recorded with source "staff" and an event."""
+    (routing.corrections), recorded with source "staff" and an event; `result` records the
+    result of consideration of a finally answered appeal."""
+    if field == "result":
+        return set_result(app, reg_no, value, actor, via="cli")
     try:
         correction = corrections.parse(field, value)
     except corrections.CorrectionError as exc:
@@ -145,6 +154,67 @@ def set_district(app: App, reg_no: str, district: str, actor: str) -> str | None
         if a is None:
             return f"no appeal {reg_no}"
         street_learning.correct(s, a, district, actor=actor, now=app.clock.now())
+    return None
+
+
+def extend_appeal(app: App, reg_no: str, days: int, reason: str, actor: str) -> str | None:
+    """The term extended as a department's `#extend <days> <reason>` does it
+    (routing.extensions): within the legal limit, the citizen told."""
+    if days <= 0 or not reason.strip():
+        return "the extension needs a positive number of days and a reason"
+    calendar = app.calendar()
+    cfg = app.pipeline_config()
+    with app.sessions.begin() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        if a is None:
+            return f"no appeal {reg_no}"
+        if a.state not in AWAITING:
+            return f"appeal {reg_no} is {a.state}; only an appeal awaiting its answer is extended"
+        now = app.clock.now()
+        try:
+            extend_term(
+                a,
+                days,
+                reason.strip(),
+                actor=actor,
+                calendar=calendar,
+                now=now,
+                notices=app.notifier(s),
+                view=lambda x: appeal_view(x, x.department, cfg),
+                event=lambda type_, **kw: record_event(s, now, type_, **kw),
+            )
+        except ExtensionRefused as exc:
+            refused = str(exc)
+        else:
+            refused = ""
+    if refused:
+        return f"extension refused: {refused}"
+    app.wakeup_sender.set()
+    return None
+
+
+def add_note(app: App, reg_no: str, text: str, actor: str) -> str | None:
+    """A note of staff on the appeal's history (never sent to anybody)."""
+    if not text.strip():
+        return "the note is empty"
+    with app.sessions.begin() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        if a is None:
+            return f"no appeal {reg_no}"
+        record_event(s, app.clock.now(), "note", appeal_id=a.id, actor=actor, text=text.strip())
+    return None
+
+
+def set_result(app: App, reg_no: str, word: str, actor: str, via: str = "console") -> str | None:
+    """The result of consideration of a finally answered appeal, as `#result` records it."""
+    with app.sessions.begin() as s:
+        a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
+        if a is None:
+            return f"no appeal {reg_no}"
+        try:
+            corrections.set_result_by_staff(s, a, word, actor=actor, via=via, now=app.clock.now())
+        except corrections.ResultError as exc:
+            return str(exc)
     return None
 
 

@@ -18,6 +18,10 @@ from gateway.intake.parsing import parse
 from models import Appeal, AppealEvent, InboundMessage
 from routing.lifecycle import discard_held, record_event, requeue_inbound
 
+# Held for a person's yes: an answer waiting for review, new mail in a department's name
+# that a person has read and wants registered, a burst from one sender.
+APPROVABLE = ("answer-review", "from-department", "sender-burst")
+
 
 def list_held(app: App, reason: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     with app.sessions() as s:
@@ -94,10 +98,7 @@ def assign(app: App, inbound_id: int, reg_no: str, actor: str = "admin") -> str 
 def approve(app: App, inbound_id: int, actor: str = "admin") -> str | None:
     with app.sessions.begin() as s:
         r = s.get(InboundMessage, inbound_id)
-        # An answer waiting for review, or new mail in a department's name that a person
-        # has read and wants registered as an appeal after all.
-        approvable = ("answer-review", "from-department", "sender-burst")
-        if r is None or r.state != "held" or r.reason not in approvable:
+        if r is None or r.state != "held" or r.reason not in APPROVABLE:
             return f"inbound {inbound_id} is not an answer waiting for review"
         r.info = {**(r.info or {}), "approved": True, "approved_by": actor}
         requeue_inbound(r)
@@ -122,4 +123,27 @@ def discard(app: App, inbound_id: int, why: str, actor: str = "admin") -> str | 
             actor=actor,
             why=why.strip(),
         )
+    return None
+
+
+def release(app: App, inbound_id: int, actor: str = "admin") -> str | None:
+    """Back into the pipeline: an answer waiting for review (or new mail in a department's
+    name, a sender burst) is approved; any other held message is handled again as if it
+    had just arrived (after a crash was fixed, a sender verified, ...)."""
+    with app.sessions() as s:
+        r = s.get(InboundMessage, inbound_id)
+        if r is None or r.state != "held":
+            return f"inbound {inbound_id} is not held"
+        reason = r.reason
+    if reason in APPROVABLE:
+        return approve(app, inbound_id, actor)
+    with app.sessions.begin() as s:
+        r = s.get(InboundMessage, inbound_id)
+        if r is None or r.state != "held":
+            return f"inbound {inbound_id} is not held"
+        requeue_inbound(r)
+        record_event(
+            s, app.clock.now(), "holding-pen-release", inbound_id=r.id, actor=actor, reason=reason
+        )
+    app.wakeup_worker.set()
     return None

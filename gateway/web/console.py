@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -96,12 +97,12 @@ class Console:
             now=self.app.clock.now(),
         )
 
-    async def check_csrf(self, request: Request, who: Who) -> dict[str, Any]:
+    async def check_csrf(self, request: Request, who: Who) -> FormData:
         form = await request.form()
         sent = str(form.get("csrf") or request.headers.get("x-csrf-token") or "")
         if not hmac.compare_digest(sent.encode(), who.csrf.encode()):
             raise Forbidden("csrf")
-        return dict(form)
+        return form
 
     def page(
         self, handler: Callable[..., Any], *, change: bool = False, admin: bool = False
@@ -117,7 +118,7 @@ class Console:
                     return RedirectResponse(f"/login?{nxt}", status_code=303)
                 return self.render(request, "error.html.j2", None, 401, code="login")
             try:
-                form: dict[str, Any] = {}
+                form = FormData()
                 if request.method == "POST":
                     form = await self.check_csrf(request, who)
                     if not who.can_change and change:
@@ -179,7 +180,7 @@ class Console:
         resp.delete_cookie(LOGIN_COOKIE)
         return resp
 
-    async def logout(self, request: Request, who: Who, form: dict[str, Any]) -> Response:
+    async def logout(self, request: Request, who: Who, form: FormData) -> Response:
         await run_in_threadpool(
             accounts.log_out,
             self.app.sessions,
@@ -202,7 +203,7 @@ class Console:
         )
 
     # -- pages -------------------------------------------------------------------------
-    async def dashboard(self, request: Request, who: Who, form: dict[str, Any]) -> Response:
+    async def dashboard(self, request: Request, who: Who, form: FormData) -> Response:
         def read() -> dict[str, Any]:
             with self.app.sessions() as s:
                 return queries.dashboard(
@@ -217,7 +218,7 @@ class Console:
     def _today(self) -> Any:
         return queries.local_today(self.app.clock.now(), self.app.settings.deadlines.timezone)
 
-    async def registry(self, request: Request, who: Who, form: dict[str, Any]) -> Response:
+    async def registry(self, request: Request, who: Who, form: FormData) -> Response:
         q = queries.RegistryQuery.from_params(request.query_params)
 
         def read() -> dict[str, Any]:
@@ -238,7 +239,7 @@ class Console:
             states=STATES,
         )
 
-    async def registry_csv(self, request: Request, who: Who, form: dict[str, Any]) -> Response:
+    async def registry_csv(self, request: Request, who: Who, form: FormData) -> Response:
         q = queries.RegistryQuery.from_params(request.query_params)
 
         def rows() -> Iterator[str]:
@@ -251,7 +252,7 @@ class Console:
             headers={"Content-Disposition": 'attachment; filename="registry.csv"'},
         )
 
-    async def appeal(self, request: Request, who: Who, form: dict[str, Any]) -> Response:
+    async def appeal(self, request: Request, who: Who, form: FormData) -> Response:
         reg_no = request.path_params["reg_no"]
 
         def read() -> dict[str, Any] | None:
@@ -277,10 +278,12 @@ class Console:
             departments=[(d.code, d.name) for d in self.app.settings.departments],
             topics=sorted(self.app.settings.routing.topics),
             notice=request.query_params.get("done", ""),
+            problem=request.query_params.get("problem", ""),
+            results=RESULTS,
             **data,
         )
 
-    async def attachment(self, request: Request, who: Who, form: dict[str, Any]) -> Response:
+    async def attachment(self, request: Request, who: Who, form: FormData) -> Response:
         reg_no = request.path_params["reg_no"]
         file_id = int(request.path_params["file_id"])
 
@@ -310,7 +313,7 @@ class Console:
             },
         )
 
-    async def outbound_eml(self, request: Request, who: Who, form: dict[str, Any]) -> Response:
+    async def outbound_eml(self, request: Request, who: Who, form: FormData) -> Response:
         reg_no = request.path_params["reg_no"]
         out_id = int(request.path_params["out_id"])
 
@@ -333,6 +336,123 @@ class Console:
             headers={"Content-Disposition": f'attachment; filename="{out_id}.eml"'},
         )
 
+    # -- actions -----------------------------------------------------------------------
+    async def act(self, request: Request, who: Who, form: FormData) -> Response:
+        """One change to one appeal, through the same function as the command line (and,
+        for extend and result, the department's e-mail commands)."""
+        from gateway.commands import appeals as admin
+
+        reg_no = request.path_params["reg_no"]
+        action = request.path_params["action"]
+        f = {k: str(v).strip() for k, v in form.items()}
+
+        def run() -> str | None:
+            with self.app.sessions() as s:
+                if queries.find_appeal(s, reg_no, self.scope(s, who)) is None:
+                    return "not-found"
+            if action == "extend":
+                try:
+                    days = int(f.get("days", ""))
+                except ValueError:
+                    return "the number of days is not a number"
+                return admin.extend_appeal(self.app, reg_no, days, f.get("reason", ""), who.actor)
+            if action == "note":
+                return admin.add_note(self.app, reg_no, f.get("text", ""), who.actor)
+            if action == "reroute":
+                reason = f.get("reason", "") or "console"
+                return admin.reroute_appeal(
+                    self.app, reg_no, f.get("department", ""), who.actor, reason
+                )
+            if action == "result":
+                return admin.set_result(self.app, reg_no, f.get("result", ""), who.actor)
+            return "unknown action"
+
+        problem = await run_in_threadpool(run)
+        if problem == "not-found":
+            return self.render(request, "error.html.j2", who, 404, code="not-found")
+        done = {"problem": problem} if problem else {"done": action}
+        return RedirectResponse(f"/appeals/{reg_no}?{urlencode(done)}", status_code=303)
+
+    async def triage(self, request: Request, who: Who, form: FormData) -> Response:
+        def read() -> list[dict[str, Any]]:
+            with self.app.sessions() as s:
+                return queries.triage_items(s, limit=self.cfg.page_size)
+
+        topics = dict(self.app.settings.routing.topics)
+        return self.render(
+            request,
+            "triage.html.j2",
+            who,
+            items=await run_in_threadpool(read),
+            topics=topics,
+            departments=[(d.code, d.name) for d in self.app.settings.departments],
+            notice=request.query_params.get("done", ""),
+            problem=request.query_params.get("problem", ""),
+        )
+
+    async def triage_assign(self, request: Request, who: Who, form: FormData) -> Response:
+        """Topic and department in one click: the re-route a triage clerk's `#redirect`
+        would make, with the topic; a training label of source triage; the forward goes."""
+        from gateway.commands import appeals as admin
+
+        reg_no = request.path_params["reg_no"]
+        topic = str(form.get("topic") or "").strip() or None
+        code = str(form.get("department") or "").strip()
+        if not code and topic:
+            code = self.app.settings.routing.topics.get(topic, "")
+        if topic is not None and topic not in self.app.settings.routing.topics:
+            problem: str | None = f"unknown topic {topic!r}"
+        else:
+            problem = await run_in_threadpool(
+                admin.reroute_appeal, self.app, reg_no, code, who.actor, "triage", topic
+            )
+        done = {"problem": f"{reg_no}: {problem}"} if problem else {"done": reg_no}
+        return RedirectResponse(f"/triage?{urlencode(done)}", status_code=303)
+
+    async def held(self, request: Request, who: Who, form: FormData) -> Response:
+        def read() -> list[dict[str, Any]]:
+            return queries.held_items(self.app, limit=self.cfg.page_size)
+
+        return self.render(
+            request,
+            "held.html.j2",
+            who,
+            items=await run_in_threadpool(read),
+            notice=request.query_params.get("done", ""),
+            problem=request.query_params.get("problem", ""),
+        )
+
+    async def held_act(self, request: Request, who: Who, form: FormData) -> Response:
+        """Assign, release or discard the ticked messages (one or many)."""
+        from gateway.commands import holding_pen
+
+        action = str(form.get("action") or "")
+        ids = [int(str(v)) for v in form.getlist("ids") if str(v).isdigit()]
+        reg_no = str(form.get("reg_no") or "").strip()
+        why = str(form.get("reason") or "").strip()
+
+        def run() -> list[str]:
+            problems = []
+            for i in ids:
+                if action == "assign":
+                    p = holding_pen.assign(self.app, i, reg_no, who.actor)
+                elif action == "release":
+                    p = holding_pen.release(self.app, i, who.actor)
+                elif action == "discard":
+                    p = holding_pen.discard(self.app, i, why, who.actor)
+                else:
+                    p = "unknown action"
+                if p:
+                    problems.append(f"{i}: {p}")
+            return problems
+
+        if not ids:
+            problems = ["no message ticked"]
+        else:
+            problems = await run_in_threadpool(run)
+        q = {"problem": "; ".join(problems)} if problems else {"done": f"{action} {len(ids)}"}
+        return RedirectResponse(f"/held?{urlencode(q)}", status_code=303)
+
     # -- the application ---------------------------------------------------------------
     def routes(self) -> list[Route]:
         p = self.page
@@ -346,12 +466,21 @@ class Console:
             Route("/appeals/{reg_no}", p(self.appeal)),
             Route("/appeals/{reg_no}/files/{file_id:int}", p(self.attachment)),
             Route("/appeals/{reg_no}/out/{out_id:int}.eml", p(self.outbound_eml)),
+            Route("/appeals/{reg_no}/{action}", p(self.act, change=True), methods=["POST"]),
+            Route("/triage", p(self.triage)),
+            Route("/triage/{reg_no}", p(self.triage_assign, change=True), methods=["POST"]),
+            Route("/held", p(self.held)),
+            Route("/held", p(self.held_act, change=True), methods=["POST"]),
         ]
 
 
 # The registry's state filter: "open" (every unfinished state) and each state of the life
 # cycle ("registered" is only the column default of rows older than routing).
 STATES = ("open", *(st for st in get_args(AppealState) if st != "registered"))
+
+
+# The results a final answer records (`#result`), as staff write them.
+RESULTS = ("вирішено", "роз'яснено", "відмовлено")
 
 
 def _safe_next(value: str | None) -> str:

@@ -414,3 +414,56 @@ def due_history(s: Session, a: Appeal) -> list[dict[str, Any]]:
         elif d.get("due_date"):
             out.append({"at": e.at, "due": d["due_date"], "why": e.type, "actor": e.actor})
     return out
+
+
+def triage_items(s: Session, *, limit: int) -> list[dict[str, Any]]:
+    """The appeals waiting at triage, oldest first, each with the model's top guesses
+    (from its `classified` event)."""
+    appeals = s.scalars(triage_query().order_by(Appeal.id).limit(limit)).all()
+    guesses: dict[int, list[tuple[str, float]]] = {}
+    if appeals:
+        for e in s.scalars(
+            select(AppealEvent)
+            .where(
+                AppealEvent.type == "classified",
+                AppealEvent.appeal_id.in_([a.id for a in appeals]),
+            )
+            .order_by(AppealEvent.id)
+        ):
+            top = (e.data or {}).get("top_k") or []
+            assert e.appeal_id is not None
+            guesses[e.appeal_id] = [(str(t[0]), float(t[1])) for t in top[:3]]
+    return [
+        {
+            "reg_no": a.reg_no,
+            "received_at": a.received_at,
+            "due_date": a.due_date,
+            "subject": a.subject,
+            "text": (a.text or "")[:600],
+            "confidence": a.confidence,
+            "topic": a.topic,
+            "guesses": guesses.get(a.id, []),
+        }
+        for a in appeals
+    ]
+
+
+def held_items(app: Any, *, limit: int) -> list[dict[str, Any]]:
+    """Held messages, oldest first, with the sender and the subject read from each
+    message's header block (the row keeps neither: they are the mail's own words)."""
+    from email import policy
+    from email.parser import BytesHeaderParser
+
+    from gateway.commands.holding_pen import list_held
+
+    rows = list_held(app, limit=limit)
+    parser = BytesHeaderParser(policy=policy.default)
+    for r in rows:
+        try:
+            raw = app.ingest().raw(r["id"])
+            head = parser.parsebytes(raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0])
+            r["sender"] = str(head.get("From", "") or "")
+            r["subject"] = str(head.get("Subject", "") or "")
+        except Exception:  # a message whose header cannot be read is still listed
+            r["sender"], r["subject"] = "", ""
+    return rows

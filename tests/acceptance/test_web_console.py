@@ -30,13 +30,18 @@ def _csrf(html: str) -> str:
     return m.group(1)
 
 
+PROBLEMS = {
+    1: "Третій тиждень не працює ліфт у нашому під'їзді, літні люди не можуть вийти з дому.",
+    2: "У підвалі нашого будинку стоїть вода, сирість піднімається до квартир першого поверху.",
+}
+
+
 def _appeal(gateway: Gateway, n: int) -> str:
     gateway.send(
         "From: Ганна Литвин <hanna.lytvyn@ukr.net>\nTo: zhkg@council.example\n"
-        f"Subject: Не працює ліфт\nMessage-ID: <web-{n}@ukr.net>\nMIME-Version: 1.0\n"
+        f"Subject: Звернення {n}\nMessage-ID: <web-{n}@ukr.net>\nMIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
-        "Добрий день. Третій тиждень не працює ліфт у нашому під'їзді, літні люди не можуть "
-        "вийти з дому. Прошу вжити заходів.\n\nГанна Литвин\nм. Луцьк, вул. Шопена, 9, кв. 41\n",
+        f"Добрий день. {PROBLEMS[n]} Прошу вжити заходів.\n\nГанна Литвин\nм. Луцьк, вул. Шопена, 9, кв. 41\n",
         "hanna.lytvyn@ukr.net",
         ["zhkg@council.example"],
     )
@@ -60,12 +65,34 @@ def test_an_admin_finds_the_appeal_and_reads_its_timeline(gateway: Gateway) -> N
     assert "Литвин" not in gateway.log.read_text(encoding="utf-8", errors="replace")
 
 
+def test_a_clerk_extends_the_term_and_the_citizen_gets_the_letter(gateway: Gateway) -> None:
+    reg_no = _appeal(gateway, 2)
+    gateway.add_user("clerk", "clerk", PASSWORD, "housing")
+    with _client(gateway) as client:
+        _log_in(client, "clerk")
+        page = client.get(f"/appeals/{reg_no}").text
+        done = client.post(
+            f"/appeals/{reg_no}/extend",
+            data={"csrf": _csrf(page), "days": "10", "reason": "потрібне обстеження підвалу"},
+        )
+        assert 'id="notice"' in done.text
+    (letter,) = gateway.wait_letters(1)
+    assert letter.rcpt == "hanna.lytvyn@ukr.net" and reg_no in letter.subject
+    assert "потрібне обстеження підвалу" in letter.text
+
+
 def test_a_viewer_changes_nothing(gateway: Gateway) -> None:
     gateway.add_user("viewer", "viewer", PASSWORD)
     with _client(gateway) as client:
         _log_in(client, "viewer")
         page = client.get("/appeals").text
-        assert client.get("/").status_code == 200
+        reg_no = re.findall(r'href="/appeals/([A-Z]-[0-9-]+)"', page)[0]
+        refused = client.post(
+            f"/appeals/{reg_no}/note", data={"csrf": _csrf(page), "text": "спроба"}
+        )
+        assert refused.status_code == 403
+        detail = client.get(f"/appeals/{reg_no}").text
+        assert "спроба" not in detail
         out = client.post("/logout", data={"csrf": _csrf(page)}, follow_redirects=False)
         assert out.status_code == 303
         assert client.get("/", follow_redirects=False).status_code == 303
