@@ -50,7 +50,8 @@ def loop_thread(
                 n = 0
             if n == 0:
                 wakeup.wait(idle)
-                wakeup.clear()
+                if wakeup is not stop:  # the stop event is never cleared
+                    wakeup.clear()
 
     t = threading.Thread(target=body, name=name, daemon=True)
     t.start()
@@ -87,7 +88,9 @@ def start_background_roles(
             tick(app)
             return 0  # always sleep a full period between ticks
 
-        threads.append(loop_thread("scheduler", tick_step, stop, threading.Event(), period))
+        # Woken only by the stop event: a shutdown must not wait out the tick period
+        # (systemd's stop, and every test gateway's, waited the 10 s join timeout).
+        threads.append(loop_thread("scheduler", tick_step, stop, stop, period))
     if "imap" in roles:
         threads += start_imap_pollers(app, stop)
     return threads
@@ -202,3 +205,5 @@ async def serve(
         app.wakeup_sender.set()
         for t in threads:
             t.join(timeout=10)
+            if t.is_alive():
+                log.warning("role thread %s did not stop within 10 s", t.name)

@@ -258,6 +258,13 @@ def running_gateway(tmp: Path, **patch: Any) -> Iterator[Gateway]:
         time.sleep(0.5)
         stray = [(lt.rcpt, lt.kind) for lt in gw.unread()]
         assert not stray, f"letters no test expected: {stray}"
+        # SIGTERM stops every role promptly (systemd waits for it; a role sleeping out its
+        # period once held every stop for 10 s).
+        gw.stop()
+        slow = [
+            ln for ln in gw.log.read_text(errors="replace").splitlines() if "did not stop" in ln
+        ]
+        assert not slow, slow
     finally:
         gw.stop()
         controller.stop()
