@@ -3,9 +3,13 @@ running the real `python -m gateway run` process, free ports."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -20,8 +24,13 @@ def write_settings(
     relay_port: int,
     *,
     extra_departments: tuple[dict[str, Any], ...] = (),
+    trained_starter: bool = True,
     **patch: Any,
 ) -> Path:
+    """Settings for a test gateway in `tmp`: the shipped ones with its ports and paths.
+    `trained_starter` puts a copy of the starter model, trained once per source version,
+    into the gateway's model directory: training it on every gateway's first run cost
+    about 3 s each (tests/e2e/test_run_command.py keeps the first-run training real)."""
     with (REPO / "settings.toml").open("rb") as fh:
         data = tomllib.load(fh)
     data["departments"].extend(extra_departments)
@@ -40,7 +49,35 @@ def write_settings(
         data.setdefault(section, {}).update(values)
     path = tmp / "settings.toml"
     path.write_text(_to_toml(data), encoding="utf-8")
+    if trained_starter and not data.get("classifier", {}).get("model_dir"):
+        models = tmp / "var" / "models"
+        if not models.exists():
+            shutil.copytree(starter_model(), models)
     return path
+
+
+def starter_model() -> Path:
+    """A directory holding the promoted starter model, trained once for the current
+    classifier sources and starter corpus and shared by every test process (a lock file
+    keeps two processes from training it at once)."""
+    digest = hashlib.sha256()
+    sources = sorted((REPO / "classifier").glob("*.py"))
+    for src in [*sources, REPO / "classifier" / "starter_corpus.jsonl"]:
+        digest.update(src.read_bytes())
+    root = Path(tempfile.gettempdir()) / f"appeals-test-starter-{digest.hexdigest()[:16]}"
+    done = root / "models"
+    if done.exists():
+        return done
+    root.mkdir(exist_ok=True)
+    with (root / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            from classifier.starter import train_starter
+
+            partial = Path(tempfile.mkdtemp(dir=root))
+            train_starter(partial / "models")
+            (partial / "models").rename(done)
+    return done
 
 
 def _to_toml(data: dict[str, Any], prefix: str = "") -> str:

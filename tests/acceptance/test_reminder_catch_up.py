@@ -62,7 +62,7 @@ def test_after_a_catch_up_only_the_current_steps_are_sent(gateway: Gateway) -> N
     with _db(gateway) as db:
         changed = db.execute(
             "UPDATE appeal SET receipt_date = ?, due_date = ?, next_reminder_at = received_at"
-                " WHERE reg_no = ?",
+            " WHERE reg_no = ?",
             ((due - timedelta(days=30)).isoformat(), due.isoformat(), reg_no),
         ).rowcount
     assert changed == 1

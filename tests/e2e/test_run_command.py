@@ -16,7 +16,8 @@ import gwtest
 
 def test_appeal_in_ack_and_forward_out(tmp_path: Path, capture_relay: Any) -> None:
     port = gwtest.free_port()
-    settings = gwtest.write_settings(tmp_path, port, capture_relay.port)
+    # A fresh install: no model yet, so the first run trains the starter model itself.
+    settings = gwtest.write_settings(tmp_path, port, capture_relay.port, trained_starter=False)
     proc = gwtest.start(settings, tmp_path / "gateway.log")
     try:
         m = EmailMessage()
@@ -53,6 +54,8 @@ def test_appeal_in_ack_and_forward_out(tmp_path: Path, capture_relay: Any) -> No
         assert fwd["Reply-To"].startswith("reply+")
         assert ack["Auto-Submitted"] == "auto-replied"
         assert fwd["Auto-Submitted"] == "auto-generated"
+        log = (tmp_path / "gateway.log").read_text(errors="replace")
+        assert "trained the starter topic model" in log
     finally:
         proc.terminate()
         proc.wait(timeout=30)
