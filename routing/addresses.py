@@ -28,6 +28,7 @@ most `_MAX_WORD` letters and a name at most four words, so a hostile letter (one
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -99,10 +100,24 @@ def _skip_space(text: str, i: int) -> int:
     return i
 
 
-def _at(rx: saferegex.Pattern[str], text: str, pos: int) -> saferegex.Match | None:
-    """`rx` matched at `pos`, in a window: re2 re-encodes the whole subject on every call,
-    so matching the full text at each of many positions would cost its square."""
-    return rx.match(text[pos : pos + _WINDOW])
+class _Kind(NamedTuple):
+    """A kind's pattern and the letters it can start with (in either case)."""
+
+    rx: saferegex.Pattern[str]
+    first: frozenset[str]
+
+
+def _kind(pattern: str, first: str) -> _Kind:
+    return _Kind(saferegex.compile(pattern), frozenset(first.lower() + first.upper()))
+
+
+def _at(kind: _Kind, text: str, pos: int) -> saferegex.Match | None:
+    """The kind matched at `pos`, in a window: re2 re-encodes the whole subject on every
+    call, so matching the full text at each of many positions would cost its square. Most
+    positions are refused by their first letter before re2 is called."""
+    if pos >= len(text) or text[pos] not in kind.first:
+        return None
+    return kind.rx.match(text[pos : pos + _WINDOW])
 
 
 def _word_end(text: str, q: int, lower_first: bool = False) -> int | None:
@@ -299,35 +314,35 @@ class _Hit(NamedTuple):
 # not. Where one kind is the start of another ("площа", "площадь") the longer is first;
 # the neighbours a kind needs ("вул" before a blank, "буд" before a space) are checked in
 # code.
-_POSTCODE = saferegex.compile(r"(?:(?i:індекс|индекс|index)[:\s]*)?(?P<v>\d{5})")
+_DIGITS = "".join(chr(c) for c in range(0x110000) if chr(c).isdecimal())  # what \d is
+_POSTCODE = _kind(r"(?:(?i:індекс|индекс|index)[:\s]*)?(?P<v>\d{5})", "іиi" + _DIGITS)
 _POSTCODE_LEAD = saferegex.compile(r"(?i:індекс|индекс|index)|\d{5}")
-_COUNTRY = saferegex.compile(r"(?i:україна|украина|ukraine)")
-_OBLAST_LEAD = saferegex.compile(r"обл\.|область")
-_CRIMEA = saferegex.compile(r"(?:АР|Автономна[ \t]+Республіка)[ \t]+Крим")
+_COUNTRY = _kind(r"(?i:україна|украина|ukraine)", "уu")
+_OBLAST_LEAD = saferegex.compile(r"обл\.|область|АР|Автономна")
+_CRIMEA = _kind(r"(?:АР|Автономна[ \t]+Республіка)[ \t]+Крим", "А")
 _RAION_LEAD = saferegex.compile(r"р-н|район")
 _SETTLEMENT_LEAD = saferegex.compile(
     r"м\.|місто|г\.|город|смт|пгт|с\.|село|сел\.|селище|с-ще|пос\.|посёлок|хут\.|хутір|[мгс][ \t]"
 )
 _QUARTER_LEAD = saferegex.compile(r"(?i:мкрн?\.|мікрорайон|микрорайон|ж)")
-_QUARTER_KIND = saferegex.compile(
-    r"(?i:мкр\.|мкрн\.|мікрорайон|микрорайон|ж/м|житловий[ \t]+масив|ж\.м\.)"
+_QUARTER_KIND = _kind(
+    r"(?i:мкр\.|мкрн\.|мікрорайон|микрорайон|ж/м|житловий[ \t]+масив|ж\.м\.)", "мж"
 )
 # Abbreviations, with their dot or before a blank; after them a name may be in lower
 # case ("вул. франка"), which people type in a hurry.
-_STREET_ABBR = saferegex.compile(
-    r"(?i:(?P<a>вул|ул|просп|пров|пер|бульв|наб)\.?|пр-т\.?|пр-кт\.?|пр\.|б-р\.?|пл\.)"
+_STREET_ABBR = _kind(
+    r"(?i:(?P<a>вул|ул|просп|пров|пер|бульв|наб)\.?|пр-т\.?|пр-кт\.?|пр\.|б-р\.?|пл\.)", "вупбн"
 )
 # Whole words: they must end there ("майдан" is not "майданчику").
-_STREET_WORD = saferegex.compile(
+_STREET_WORD = _kind(
     r"(?i:вулиця|вулиці|улица|проспект|провулок|переулок|бульвар|площадь|площа|узвіз|"
-    r"спуск|шосе|шоссе|набережная|набережна|майдан|алея|проїзд|проезд|тупик)"
+    r"спуск|шосе|шоссе|набережная|набережна|майдан|алея|проїзд|проезд|тупик)",
+    "вупбсшнмат",
 )
-_POBOX = saferegex.compile(r"(?i:а/с|а/я|абонентська[ \t]+скринька)[ \t]*(?P<v>\d{1,5})")
-_BUILDING_KIND = saferegex.compile(r"(?i:буд\.|будинок|(?P<a>буд)|б\.|д\.|дом|№)")
-_BLOCK_KIND = saferegex.compile(r"(?i:корп\.|корпус|(?P<a>корп)|к\.)")
-_APARTMENT_KIND = saferegex.compile(
-    r"(?i:кв\.|квартира|(?P<a>кв)|к-ра|кімн\.|кімната|комн\.|оф\.|офіс)"
-)
+_POBOX = _kind(r"(?i:а/с|а/я|абонентська[ \t]+скринька)[ \t]*(?P<v>\d{1,5})", "а")
+_BUILDING_KIND = _kind(r"(?i:буд\.|будинок|(?P<a>буд)|б\.|д\.|дом|№)", "бд№")
+_BLOCK_KIND = _kind(r"(?i:корп\.|корпус|(?P<a>корп)|к\.)", "к")
+_APARTMENT_KIND = _kind(r"(?i:кв\.|квартира|(?P<a>кв)|к-ра|кімн\.|кімната|комн\.|оф\.|офіс)", "ко")
 
 # The settlement kinds, in the order they are tried; the bare letters only before a
 # blank and a capital ("м Луцьк").
@@ -482,7 +497,7 @@ def _settlement(text: str, p: int) -> _Hit | None:
 
 
 def _kind_then_name(
-    rx: saferegex.Pattern[str], text: str, p: int, whole: bool = False, street: bool = False
+    rx: _Kind, text: str, p: int, whole: bool = False, street: bool = False
 ) -> _Hit | None:
     """A kind (`whole`: ending a word) and the name after it."""
     m = _at(rx, text, p) if _opens(text, p) else None
@@ -535,7 +550,7 @@ def _pobox(text: str, p: int) -> _Hit | None:
     return _Hit(p + m.end(), p + m.start(1), p + m.end(1)) if m is not None else None
 
 
-def _kind_end(rx: saferegex.Pattern[str], text: str, p: int, bare_before: str) -> int | None:
+def _kind_end(rx: _Kind, text: str, p: int, bare_before: str) -> int | None:
     """The end of the kind at `p`; its bare form (group `a`, no dot) only before a
     character that `bare_before` allows (" " for white space, "d" also a digit)."""
     m = _at(rx, text, p) if _opens(text, p) else None
@@ -600,23 +615,27 @@ def _apartment(text: str, p: int) -> _Hit | None:
 class _Part(NamedTuple):
     kind: str
     at: Callable[[str, int], _Hit | None]
-    # Where a match may start: its kind's words (None: none of them), or (`word`) any
-    # capitalised word or number.
+    # Where a match may start, for `_starts`: at its kind's words (`lead`); at a
+    # capitalised word whose blanks after it are followed by one of the letters `then`
+    # ("Волинська обл."); or at a name that one of the words `before` follows
+    # ("Андріївський узвіз").
     lead: saferegex.Pattern[str] | None = None
-    word: bool = False
+    then: str = ""
+    before: saferegex.Pattern[str] | None = None
 
 
+_STREET_AFTER_LEAD = saferegex.compile("[ \t](?:" + "|".join(_STREET_AFTER) + ")")
 _PARTS: tuple[_Part, ...] = (
     _Part("postcode", _postcode, _POSTCODE_LEAD),
-    _Part("country", _country, _COUNTRY),
-    _Part("oblast", _oblast, _OBLAST_LEAD, word=True),
-    _Part("hromada", _hromada, word=True),
-    _Part("raion", _raion, _RAION_LEAD, word=True),
+    _Part("country", _country, _COUNTRY.rx),
+    _Part("oblast", _oblast, _OBLAST_LEAD, then="о"),
+    _Part("hromada", _hromada, then="мстгОТ"),
+    _Part("raion", _raion, _RAION_LEAD, then="р"),
     _Part("settlement", _settlement, _SETTLEMENT_LEAD),
     _Part("quarter", _quarter, _QUARTER_LEAD),
-    _Part("street", _street_abbr, _STREET_ABBR),
-    _Part("street", _street_word, _STREET_WORD),
-    _Part("street", _street_after, word=True),
+    _Part("street", _street_abbr, _STREET_ABBR.rx),
+    _Part("street", _street_word, _STREET_WORD.rx),
+    _Part("street", _street_after, before=_STREET_AFTER_LEAD),
     _Part("pobox", _pobox),
     _Part("building", _building),
     _Part("block", _block),
@@ -852,20 +871,37 @@ def _word_starts(text: str) -> list[int]:
     return out
 
 
+# The most capitalised words and numbers a name has: a number, then four words with up to
+# two initials each ("8 Березня", "Т. Г. Шевченка").
+_NAME_TOKENS = 13
+
+
 def _starts(text: str) -> list[int]:
     """Where each starter part is found scanning the text left to right, each search going
     on after the match before it (what `finditer` of each part's pattern gave), and where a
     known city's name is."""
     found: set[int] = set()
+    n = len(text)
     words = _word_starts(text)
+    after = [_capital_word_blank(text, p) for p in words]
     for part in _PARTS:
         if part.kind not in _STARTERS:
             continue
-        candidates = [m.start() for m in part.lead.finditer(text)] if part.lead else []
-        if part.word:
-            candidates = sorted(set(candidates).union(words))
+        candidates = {m.start() for m in part.lead.finditer(text)} if part.lead else set()
+        if part.then:
+            candidates.update(
+                p
+                for p, j in zip(words, after, strict=True)
+                if j is not None and j < n and text[j] in part.then
+            )
+        if part.before:
+            kinds = [m.start() for m in part.before.finditer(text)]
+            for i, p in enumerate(words):
+                k = bisect.bisect_left(kinds, p)
+                if k < len(kinds) and bisect.bisect_left(words, kinds[k]) - i <= _NAME_TOKENS:
+                    candidates.add(p)
         cur = 0
-        for p in candidates:
+        for p in sorted(candidates):
             if p < cur:
                 continue
             hit = part.at(text, p)
