@@ -462,6 +462,9 @@ def requeue_inbound(row: InboundMessage) -> None:
     messages and for discarded ones an admin wants handled after all."""
     if row.state not in ("held", "discarded"):
         raise LifecycleError(f"inbound {row.id} is {row.state}; only held or discarded return")
+    if row.erased_at is not None:
+        # Its raw mail was destroyed (retention, a citizen's request): nothing to handle.
+        raise LifecycleError(f"inbound {row.id} was erased; it cannot be handled again")
     row.state = "received"
     row.reason = None
     row.attempts = 0

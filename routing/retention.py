@@ -144,10 +144,14 @@ def erase_citizen(
     session: Session, now: datetime, address: str, erase_blob: EraseBlob, actor: str = "admin"
 ) -> Erased:
     """A person's request to destroy their data (Law 2297-VI Art. 8 §2 item 7): every
-    finished appeal from `address` is erased at once, and every finished message from it
-    that became no appeal. Open appeals are kept (listed in `kept_open`): they cannot be
-    considered without the name and address (Law 393/96-ВР Art. 5), and are erased once
-    finished, by asking again. The event records the request, not the address."""
+    finished appeal from `address` is erased at once, and every message from it that
+    became no appeal: processed, discarded, and held ones too (a held message waits for a
+    person, but it holds her name and words as much as an appeal does). Such a row keeps
+    its state and reason, for the holding pen's and the statistics' history, and can no
+    longer be released to the worker. Open appeals are kept (listed in `kept_open`), and
+    so are the messages that belong to them: they cannot be considered without the name
+    and address (Law 393/96-ВР Art. 5), and are erased once finished, by asking again. The
+    events record the request, not the address."""
     done = Erased()
     needle = address.strip().lower()
     appeals = session.scalars(
@@ -170,21 +174,34 @@ def erase_citizen(
         )
     kept = {a.id for a in appeals if a.state not in CLOSED_STATES}
     loose = session.scalars(
-        select(InboundMessage).where(
+        select(InboundMessage)
+        .where(
             func.lower(InboundMessage.mail_from) == needle,
             InboundMessage.erased_at.is_(None),
-            InboundMessage.state.in_(("processed", "discarded")),
+            InboundMessage.state.in_(("processed", "held", "discarded")),
         )
+        .order_by(InboundMessage.id)
     ).all()
     for row in loose:
-        if row.appeal_id is None or row.appeal_id not in kept:
-            for att in session.scalars(
-                select(Attachment).where(
-                    Attachment.inbound_id == row.id, Attachment.erased_at.is_(None)
-                )
-            ):
-                _erase_attachment(session, att, now, erase_blob, done)
-            _erase_raw(row, now, erase_blob, done)
+        if row.appeal_id is not None and row.appeal_id in kept:
+            continue
+        for att in session.scalars(
+            select(Attachment).where(
+                Attachment.inbound_id == row.id, Attachment.erased_at.is_(None)
+            )
+        ):
+            _erase_attachment(session, att, now, erase_blob, done)
+        _erase_raw(row, now, erase_blob, done)
+        record_event(
+            session,
+            now,
+            "personal-data-erased",
+            inbound_id=row.id,
+            actor=actor,
+            why="citizen-request",
+            state=row.state,
+            reason=row.reason,
+        )
     if done:
         record_event(session, now, "citizen-erasure", actor=actor, appeals=done.appeals)
     return done

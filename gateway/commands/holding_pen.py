@@ -21,6 +21,9 @@ from routing.lifecycle import discard_held, record_event, requeue_inbound
 # Held for a person's yes: an answer waiting for review, new mail in a department's name
 # that a person has read and wants registered, a burst from one sender.
 APPROVABLE = ("answer-review", "from-department", "sender-burst")
+# A held message erased on its sender's request (routing.retention.erase_citizen) keeps
+# its place here, but its bytes are gone: there is nothing left to hand the worker.
+_ERASED = "inbound {} was erased on its sender's request; it cannot be handled again"
 
 
 def list_held(app: App, reason: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
@@ -78,6 +81,8 @@ def assign(app: App, inbound_id: int, reg_no: str, actor: str = "admin") -> str 
         r = s.get(InboundMessage, inbound_id)
         if r is None or r.state != "held":
             return f"inbound {inbound_id} is not held"
+        if r.erased_at is not None:
+            return _ERASED.format(inbound_id)
         appeal = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).first()
         if appeal is None:
             return f"no appeal {reg_no}"
@@ -100,6 +105,8 @@ def approve(app: App, inbound_id: int, actor: str = "admin") -> str | None:
         r = s.get(InboundMessage, inbound_id)
         if r is None or r.state != "held" or r.reason not in APPROVABLE:
             return f"inbound {inbound_id} is not an answer waiting for review"
+        if r.erased_at is not None:
+            return _ERASED.format(inbound_id)
         r.info = {**(r.info or {}), "approved": True, "approved_by": actor}
         requeue_inbound(r)
     app.wakeup_worker.set()
@@ -134,6 +141,8 @@ def release(app: App, inbound_id: int, actor: str = "admin") -> str | None:
         r = s.get(InboundMessage, inbound_id)
         if r is None or r.state != "held":
             return f"inbound {inbound_id} is not held"
+        if r.erased_at is not None:
+            return _ERASED.format(inbound_id)
         reason = r.reason
     if reason in APPROVABLE:
         return approve(app, inbound_id, actor)

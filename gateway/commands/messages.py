@@ -189,7 +189,7 @@ def status(app: App) -> dict[str, Any]:
 def requeue(app: App, inbound_id: int) -> bool:
     with app.sessions.begin() as s:
         row = s.get(InboundMessage, inbound_id)
-        if row is None or row.state not in ("held", "discarded"):
+        if row is None or row.state not in ("held", "discarded") or row.erased_at is not None:
             return False
         requeue_inbound(row)
     app.wakeup_worker.set()

@@ -21,7 +21,7 @@ from gwtest import wait_for
 from sqlalchemy import inspect, select, text
 
 from gateway.clock import ManualClock
-from gateway.commands import privacy
+from gateway.commands import holding_pen, privacy
 from gateway.commands.reports import build
 from gateway.outbound.transport import SmtpTransport
 from models import (
@@ -233,3 +233,73 @@ def test_t21_erase_on_a_citizens_request(gw: Any, capture_relay: Any) -> None:
     with app.sessions() as s:
         kept = s.scalars(select(StreetObservation)).one()
     assert kept.appeal_id is None and kept.district == "Галицький"  # kept, but unlinked
+
+
+def mail_from_her(addr: str, subject: str, body: str, **headers: str) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"Оксана Бондар <{addr}>"
+    m["To"] = "zhkg@council.example"
+    m["Subject"] = subject
+    m["Message-ID"] = f"<{time.monotonic_ns()}@mail.example>"
+    for name, value in headers.items():
+        m[name.replace("_", "-")] = value
+    m.set_content(body)
+    return m.as_bytes(policy=policy.SMTP)
+
+
+def test_t21_erase_also_destroys_held_and_discarded_mail_that_became_no_appeal(
+    gw: Any,
+) -> None:
+    """A held message waits for a person and a discarded one for its raw-mail term; neither
+    became an appeal, and both hold the person's name, address and words. Her request
+    erases them at once: the rows stay with their state and reason (the holding pen's and
+    the statistics' history), the bytes and parsed details go, and an event says so."""
+    app = gw.app
+    address = "oksana.bondar@example.org"
+    # Nothing to answer: no text, no file (held "empty").
+    empty = mail_from_her(address, "Звернення", "\n")
+    # Her out-of-office answer to no letter of ours (an auto-reply matching no appeal).
+    away = mail_from_her(
+        address,
+        "Автовідповідь: я у відпустці",
+        "Я у відпустці до 20.11. Оксана Бондар, тел. 050 765 43 21",
+        Auto_Submitted="auto-replied",
+    )
+    with smtplib.SMTP("127.0.0.1", gw.port) as smtp:
+        smtp.sendmail(address, ["zhkg@council.example"], empty)
+        smtp.sendmail(address, ["zhkg@council.example"], away)
+
+    def finished() -> list[tuple[int, str, str | None, str]]:
+        with app.sessions() as s:
+            rows = s.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+            out = [(r.id, r.state, r.reason, r.raw_sha256) for r in rows]
+        return (
+            out if len(out) == 2 and all(st in ("held", "discarded") for _, st, _, _ in out) else []
+        )
+
+    rows = wait_for(finished)
+    assert {st for _, st, _, _ in rows} == {"held", "discarded"}
+    assert all(app.rawstore.exists(sha) for *_, sha in rows)
+    held_id = next(i for i, st, _, _ in rows if st == "held")
+
+    done = privacy.erase(app, address.upper(), "admin")
+    assert done.inbound == 2 and done.appeals == 0 and done.kept_open == []
+    with app.sessions() as s:
+        after = {r.id: r for r in s.scalars(select(InboundMessage))}
+        for i, state, reason, sha in rows:
+            r = after[i]
+            assert (r.state, r.reason) == (state, reason)  # its history stays
+            assert r.erased_at is not None
+            assert (r.mail_from, r.message_id, r.detail, r.info) == (None, None, None, {})
+            assert not app.rawstore.exists(sha)
+        erased = s.scalars(
+            select(AppealEvent.inbound_id).where(AppealEvent.type == "personal-data-erased")
+        ).all()
+        assert sorted(erased) == sorted(i for i, *_ in rows)
+    dump = everything_stored(app)
+    for trace in ("oksana.bondar", "Оксана", "Бондар", "у відпустці", "765 43 21"):
+        assert trace not in dump, trace
+    # The holding pen cannot hand the worker a message whose bytes are gone.
+    assert holding_pen.release(app, held_id) is not None
+    with app.sessions() as s:
+        assert s.get(InboundMessage, held_id).state == "held"  # type: ignore[union-attr]
