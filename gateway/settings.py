@@ -386,6 +386,36 @@ class WebSettings(Section):
         return int(self.listen.rpartition(":")[2])
 
 
+class ReceptionSettings(Section):
+    """[reception]: the citizens' web form and status page (gateway/web/reception.py),
+    public pages served by the same web process as the console."""
+
+    # Serve the form (/reception) and the status pages beside the console. bool.
+    enabled: bool = True
+    # The address the public reaches the web process at ("https://council.example/"):
+    # with it every acknowledgement carries the status page's link. "" = no link.
+    public_url: str = ""
+    # Submissions one client address may make per hour (and per minute: bursts). 0 = off.
+    per_client_per_hour: int = Field(10, ge=0)
+    per_client_per_minute: int = Field(3, ge=0)
+    # A form sent back sooner than this after it was shown was filled by a program.
+    min_fill_seconds: int = Field(3, ge=0)
+    # The text and the files a form may carry (the files also within [attachments]).
+    max_text_chars: int = Field(20000, ge=100)
+    max_files: int = Field(5, ge=0, le=20)
+    # Where appeals from the form are addressed (for the registry's routing by address);
+    # "" = the first of [routing] general_addresses, or the first department's mailbox.
+    appeal_address: str = ""
+    info_request_address: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not v.startswith(("https://", "http://")):
+            raise ValueError(f"{v!r} is not an http(s) URL")
+        return v.rstrip("/")
+
+
 class Settings(Section):
     instance: InstanceSettings = InstanceSettings()
     paths: PathSettings = PathSettings()
@@ -412,6 +442,7 @@ class Settings(Section):
     # Validated straight into routing's own value, like [deadlines].
     registry: RegistryConfig = RegistryConfig()
     web: WebSettings = WebSettings()
+    reception: ReceptionSettings = ReceptionSettings()
     # Where the file was loaded from; relative paths resolve against it.
     base_dir: Path = Path(".")
     secrets: Mapping[str, str] = Field(default_factory=dict, repr=False)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import saferegex
 
 # Form of receipt (форма надходження). The classifier lists post, e-mail, in person, via
-# another body, web form...; the gateway receives e-mail, directly or forwarded by a body.
+# another body, web form...; the gateway receives e-mail, directly or forwarded by a body,
+# and its internet reception's form (routing.reception).
 FORMS = ("email", "other_body", "web_form")
 FORM_LABELS = {
     "email": "електронною поштою",
@@ -186,7 +187,12 @@ def subject_of(signatories: int, anonymous: bool) -> str:
     return "collective" if signatories > 1 else "individual"
 
 
-def form_of(sender: str | None, cfg: RegistryConfig) -> str:
+def form_of(sender: str | None, cfg: RegistryConfig, web: bool = False) -> str:
+    """The form of receipt: "web_form" for our reception's own submissions (their mark
+    checked by routing.reception), "other_body" for mail from a public body's domain,
+    otherwise "email"."""
+    if web:
+        return "web_form"
     domain = (sender or "").rpartition("@")[2].lower()
     for d in cfg.other_body_domains:
         d = d.lower().lstrip("@")
@@ -213,9 +219,10 @@ def characterise(
     topic_label: str | None,
     cfg: RegistryConfig,
     earlier_from_same_citizen: int = 0,
+    web: bool = False,
 ) -> Characteristics:
     return Characteristics(
-        form=form_of(sender, cfg),
+        form=form_of(sender, cfg, web),
         sign=sign_of(repeat_status, earlier_from_same_citizen),
         type=appeal_type(text, subject),
         subject=subject_of(signatories, anonymous),

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from classifier.types import Prediction
 from models import Appeal, Attachment, Department, InboundMessage
-from routing import characteristics, duplicates, requirements, street_learning
+from routing import characteristics, duplicates, reception, requirements, street_learning
 from routing.attachments import FileDecision, listing, refs, review
 from routing.citizen import CitizenInfo, extract_citizen
 from routing.config import PipelineConfig, PipelineDeps
@@ -155,6 +155,7 @@ def persist(
     where: Placement,
     cfg: PipelineConfig,
     now: datetime,
+    web: bool = False,
 ) -> Appeal:
     year = inbound.received_at.astimezone(ZoneInfo(cfg.timezone)).year
     reg_no, seq = allocate_number(session, facts.kind, year, cfg.registration)
@@ -181,6 +182,7 @@ def persist(
         topic_label=pred.label if pred else None,
         cfg=cfg.registry,
         earlier_from_same_citizen=int(earlier or 0),
+        web=web,
     )
     appeal = new_appeal(
         reg_no=reg_no,
@@ -438,7 +440,10 @@ def register_new(
     or bulk mail: it is registered like any other, and nothing is sent back automatically."""
     facts = assess(parsed, recipients, inbound.received_at, deps)
     where = place(session, facts, parsed, recipients, inbound.received_at, deps)
-    appeal = persist(session, inbound, parsed, facts, where, deps.config, deps.clock.now())
+    # The internet reception's own submissions (their MAC verified) are "web_form".
+    keys = (deps.codec.key, *(p.key for p in deps.codec.previous))
+    web = reception.is_web_submission(parsed, keys)
+    appeal = persist(session, inbound, parsed, facts, where, deps.config, deps.clock.now(), web=web)
     if bulk:
         appeal.flags = {**(appeal.flags or {}), "bulk_mail": bulk}
     return dispose(session, appeal, parsed, facts, where, deps, notices, bulk)

@@ -514,8 +514,11 @@ def build(app: App) -> Starlette:
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
 
+    from gateway.web import reception
+
     console = Console(app)
     return Starlette(
-        routes=console.routes(),
+        # The internet reception's public pages share the process and the headers.
+        routes=[*console.routes(), *reception.routes(app)],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=_headers)],
     )
