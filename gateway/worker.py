@@ -9,6 +9,10 @@ Mailman's runner loop, with rows instead of queue files:
   records the error class (never message content: personal data stays out of logs and
   error columns) and, after `max_attempts`, holds the message with reason `crash`;
 - one bad message never blocks the others; `appeals requeue ID` puts a held one back;
+- several workers (threads, processes, hosts) on one database never process a message
+  twice: every write to a claimed message first re-reads its row with `FOR UPDATE` and
+  checks the claim's attempt count (`models.claims.owns_inbound`); a claim that ran past
+  its lease and was taken by another worker is left to that worker;
 - bounded work per message (`gateway/intake/budget.py`, `[limits]`): a message over the
   size, header, part, nesting or memory limits is held before it is parsed (its size
   from the row, before its bytes are read); one whose parsing and processing run over
@@ -32,7 +36,7 @@ from gateway.intake.ingest import Ingest
 from gateway.intake.parsing import parse
 from gateway.logsetup import safe_traceback
 from models import InboundMessage
-from models.claims import claim_inbound
+from models.claims import claim_inbound, owns_inbound
 from routing.config import PipelineDeps
 from routing.lifecycle import Outcome, finish_inbound, release_inbound
 from routing.pipeline import process
@@ -68,56 +72,60 @@ class Worker:
 
     def run_once(self, limit: int = 20) -> int:
         with self.sessions.begin() as session:
-            ids = claim_inbound(session, self.clock.now(), limit, self.lease)
+            claims = claim_inbound(session, self.clock.now(), limit, self.lease)
         # Intake committed the bytes with the rows; the files go to the raw store now, for
         # the whole claim at once (one flush), before any of them is processed.
         try:
-            self.ingest.spill(ids)
+            self.ingest.spill(list(claims))
         except OSError:
-            log.exception("could not write %d message(s) to the raw store; retried later", len(ids))
-        for inbound_id in ids:
-            self.process_one(inbound_id)
-        return len(ids)
+            log.exception(
+                "could not write %d message(s) to the raw store; retried later", len(claims)
+            )
+        for inbound_id, attempts in claims.items():
+            self.process_one(inbound_id, attempts)
+        return len(claims)
 
-    def process_one(self, inbound_id: int) -> Outcome | None:
+    def process_one(self, inbound_id: int, attempts: int) -> Outcome | None:
+        """Run the pipeline for one message claimed with `attempts` (the claim's token)."""
         with self.sessions() as session:
             row = session.get(InboundMessage, inbound_id)
-            if row is None or row.state != "processing":
-                return None
-            attempts, size = row.attempts, row.size
+            if not owns_inbound(row, attempts):
+                return None  # another worker took it over after our lease ran out
+            assert row is not None
+            size = row.size
         if attempts > self.max_attempts:
             # It already failed (or killed a worker) max_attempts times.
-            self._finish_failed(inbound_id, "crash", "too many failed attempts", hold=True)
+            self._finish_failed(inbound_id, attempts, "crash", "too many failed attempts")
             return None
         if size > self.limits.max_message_bytes:
             # Not even read: the size intake recorded is enough.
             detail = f"{size} bytes > {self.limits.max_message_bytes}"
-            self._finish_failed(inbound_id, "too-large", detail, hold=True)
+            self._finish_failed(inbound_id, attempts, "too-large", detail)
             return None
         budget = CpuBudget(self.limits.message_cpu_seconds, self.cpu_clock)
         try:
             raw = self.ingest.raw(inbound_id)
             over = precheck(raw, self.limits)
             if over is not None:
-                self._finish_failed(inbound_id, over[0], over[1], hold=True)
+                self._finish_failed(inbound_id, attempts, over[0], over[1])
                 return None
             parsed = parse(raw, budget)
             del raw  # parsed.raw is the same object; nothing else keeps a copy
         except OverBudget as exc:
-            self._finish_failed(inbound_id, exc.reason, exc.detail, hold=True)
+            self._finish_failed(inbound_id, attempts, exc.reason, exc.detail)
             return None
         except FileNotFoundError:
-            self._finish_failed(inbound_id, "raw-missing", "raw bytes not in the store", hold=True)
+            self._finish_failed(inbound_id, attempts, "raw-missing", "raw bytes not in the store")
             return None
         except ParseError as exc:
-            self._finish_failed(inbound_id, "unparseable", str(exc)[:500], hold=True)
+            self._finish_failed(inbound_id, attempts, "unparseable", str(exc)[:500])
             return None
         except Exception as exc:
             # Parsing is deterministic: retrying the same bytes cannot help, so the message
             # is held at once with the error class for an admin (and a parser fix).
             log.error("inbound %d: the parser crashed\n%s", inbound_id, safe_traceback(exc))
             self._finish_failed(
-                inbound_id, "unparseable", f"parser crashed: {type(exc).__name__}", hold=True
+                inbound_id, attempts, "unparseable", f"parser crashed: {type(exc).__name__}"
             )
             return None
         try:
@@ -125,11 +133,14 @@ class Worker:
             # the department and the relayed answer read them back by sha256.
             self.ingest.store_blobs([a.content for a in parsed.attachments])
         except OSError as exc:
-            self._record_error(inbound_id, exc)
+            self._record_error(inbound_id, attempts, exc)
             return None
         try:
             with self.sessions.begin() as session:
-                row = session.get(InboundMessage, inbound_id)
+                row = _locked(session, inbound_id)
+                if not owns_inbound(row, attempts):
+                    log.info("inbound %d: claimed again by another worker; left to it", inbound_id)
+                    return None
                 assert row is not None
                 outcome = process(session, row, parsed, self.deps, self.notifier_for(session))
                 # Over budget: raising here rolls the message's rows and letters back.
@@ -145,13 +156,13 @@ class Worker:
             log.info("inbound %d -> %s (%s)", inbound_id, outcome.state, outcome.reason)
             return outcome
         except OverBudget as exc:
-            self._finish_failed(inbound_id, exc.reason, exc.detail, hold=True)
+            self._finish_failed(inbound_id, attempts, exc.reason, exc.detail)
             return None
         except Exception as exc:
-            self._record_error(inbound_id, exc)
+            self._record_error(inbound_id, attempts, exc)
             return None
 
-    def _record_error(self, inbound_id: int, exc: BaseException) -> None:
+    def _record_error(self, inbound_id: int, attempts: int, exc: BaseException) -> None:
         # The whole traceback goes to the log, every frame, but no exception message:
         # messages of exceptions raised while handling mail may quote the mail. The row
         # keeps the class and the innermost frame, for `holding-pen` and the digest.
@@ -160,9 +171,10 @@ class Worker:
         detail = f"{type(exc).__name__} at {where}"
         log.error("inbound %d failed: %s\n%s", inbound_id, detail, safe_traceback(exc))
         with self.sessions.begin() as session:
-            row = session.get(InboundMessage, inbound_id)
-            if row is None:
+            row = _locked(session, inbound_id)
+            if not owns_inbound(row, attempts):
                 return
+            assert row is not None
             used_up = row.attempts >= self.max_attempts
             release_inbound(
                 row,
@@ -173,12 +185,17 @@ class Worker:
         if used_up:
             log.warning("inbound %d held: crash after %d attempt(s)", inbound_id, self.max_attempts)
 
-    def _finish_failed(self, inbound_id: int, reason: str, detail: str, *, hold: bool) -> None:
+    def _finish_failed(self, inbound_id: int, attempts: int, reason: str, detail: str) -> None:
+        """Hold the message for a person with `reason`, if it is still ours."""
         with self.sessions.begin() as session:
-            row = session.get(InboundMessage, inbound_id)
-            if row is None:
+            row = _locked(session, inbound_id)
+            if not owns_inbound(row, attempts):
                 return
-            finish_inbound(
-                row, "held" if hold else "discarded", reason, self.clock.now(), detail=detail
-            )
+            assert row is not None
+            finish_inbound(row, "held", reason, self.clock.now(), detail=detail)
         log.warning("inbound %d held: %s", inbound_id, reason)
+
+
+def _locked(session: Session, inbound_id: int) -> InboundMessage | None:
+    """The message's row as it is now, locked until the transaction ends (PostgreSQL)."""
+    return session.get(InboundMessage, inbound_id, with_for_update=True, populate_existing=True)

@@ -19,8 +19,15 @@ from sqlalchemy.orm import Session
 from models.tables import InboundMessage, OutboundMessage
 
 
-def claim_inbound(session: Session, now: datetime, limit: int, lease: timedelta) -> list[int]:
-    """Claim up to `limit` inbound messages ready for the pipeline; returns their ids."""
+def claim_inbound(session: Session, now: datetime, limit: int, lease: timedelta) -> dict[int, int]:
+    """Claim up to `limit` inbound messages ready for the pipeline; returns each claimed
+    id with its attempt count after the claim, in id order.
+
+    The attempt count is the claim's fencing token: a claim whose lease ran out (a slow
+    batch, a paused process) may be taken again by another worker, which counts one more
+    attempt. The first worker then finds a count that is not its own when it opens the
+    message's write transaction (`owns_inbound`) and leaves the message alone, so no
+    message is processed, acknowledged or forwarded twice however many workers run."""
     ready = or_(
         InboundMessage.state == "received",
         and_(InboundMessage.state == "processing", InboundMessage.lease_until < now),
@@ -34,17 +41,26 @@ def claim_inbound(session: Session, now: datetime, limit: int, lease: timedelta)
             .with_for_update(skip_locked=True)
         )
     )
-    if ids:
-        session.execute(
-            update(InboundMessage)
-            .where(InboundMessage.id.in_(ids))
-            .values(
-                state="processing",
-                lease_until=now + lease,
-                attempts=InboundMessage.attempts + 1,
-            )
+    if not ids:
+        return {}
+    claimed = session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id.in_(ids))
+        .values(
+            state="processing",
+            lease_until=now + lease,
+            attempts=InboundMessage.attempts + 1,
         )
-    return ids
+        .returning(InboundMessage.id, InboundMessage.attempts)
+    ).all()
+    return dict(sorted((row.id, row.attempts) for row in claimed))
+
+
+def owns_inbound(row: InboundMessage | None, attempts: int) -> bool:
+    """Whether this row is still under the claim that counted `attempts` (read it with
+    `FOR UPDATE` inside the write transaction: on PostgreSQL the lock keeps a rival's
+    claim off the row until the commit; on SQLite `BEGIN IMMEDIATE` already does)."""
+    return row is not None and row.state == "processing" and row.attempts == attempts
 
 
 def claim_outbound(
