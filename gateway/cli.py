@@ -31,25 +31,74 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.settings)
 
 
-def _app(args: argparse.Namespace, *, require_secrets: bool = True) -> App:
+def _app(args: argparse.Namespace, *, require_secrets: bool = True, prepared: bool = False) -> App:
     # Imported here, not at the top: `appeals inject` (an MTA's pipe, once per message)
     # must not pay for the whole application.
     from gateway.app import build_app, prepare
     from gateway.logsetup import configure
 
     settings = _settings(args)
-    configure(settings.logging.level)
+    configure(settings.logging.level, tag=getattr(args, "child", None))
     app = build_app(settings, require_secrets=require_secrets)
-    prepare(app)
+    if not prepared:
+        prepare(app)
     return app
 
 
 # -- processes -------------------------------------------------------------------------
-def _serve(roles: set[str]) -> Handler:
+ALL_ROLES = frozenset({"smtp", "work", "send", "tick", "imap", "web"})
+
+
+def _roles(value: str) -> frozenset[str]:
+    roles = frozenset(r.strip() for r in value.split(",") if r.strip())
+    unknown = roles - ALL_ROLES
+    if not roles or unknown:
+        raise argparse.ArgumentTypeError(
+            f"roles: a comma-separated subset of {','.join(sorted(ALL_ROLES))}"
+            + (f"; unknown: {','.join(sorted(unknown))}" if unknown else "")
+        )
+    return roles
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """`appeals run [--roles R]`: by default ([run] mode = "processes") a supervisor of
+    role processes (gateway/supervisor.py); in "threads" mode, or as one of those
+    children (`--child`), the roles in this process."""
+    roles = set(args.roles or ALL_ROLES)
+    if args.child is not None:
+        from gateway.supervisor import bind_to_parent
+
+        bind_to_parent()
+        # The supervisor prepared the database before it started any child.
+        return _serve(roles, prepared=True)(args)
+    settings = _settings(args)
+    if settings.run.mode == "threads":
+        return _serve(roles)(args)
+    from gateway.supervisor import Supervisor, child_command, plan
+
+    specs = plan(roles, settings.run.worker_count())
+    if len(specs) == 1 and set(specs[0].roles) == roles:
+        return _serve(roles)(args)  # one process: no supervisor needed
+    app = _app(args)  # schema, departments, starter model: once, before any child
+    app.engine.dispose()
+    print(
+        "appeal-gateway: supervising "
+        + "; ".join(f"{s.name} ({','.join(s.roles)})" for s in specs),
+        flush=True,
+    )
+    supervisor = Supervisor(
+        specs,
+        lambda spec: child_command(args.settings, spec),
+        max_delay=settings.run.max_restart_delay_seconds,
+    )
+    return supervisor.run()
+
+
+def _serve(roles: set[str], *, prepared: bool = False) -> Handler:
     def handler(args: argparse.Namespace) -> int:
         from gateway.runner import serve
 
-        app = _app(args)
+        app = _app(args, prepared=prepared)
         services = []
         console = None
         # `appeals run` serves the console when [web] enables it; `appeals web` always.
@@ -445,11 +494,19 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(handler=handler)
         return sp
 
-    add(
+    sp = add(
         "run",
-        _serve({"smtp", "work", "send", "tick", "imap", "web"}),
-        "everything in one process (the web console too when [web] enables it)",
+        cmd_run,
+        "every role, as supervised processes or threads ([run] mode; the web console too "
+        "when [web] enables it)",
     )
+    sp.add_argument(
+        "--roles",
+        type=_roles,
+        default=None,
+        help="comma-separated roles to run here (default: all): " + ",".join(sorted(ALL_ROLES)),
+    )
+    sp.add_argument("--child", default=None, help=argparse.SUPPRESS)
     add("web", _serve({"web"}), "the web console only ([web] listen)")
     usr = add("user", lambda a: 2, "web console accounts").add_subparsers(
         dest="user_command", required=True

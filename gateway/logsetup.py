@@ -75,9 +75,11 @@ class SafeFormatter(logging.Formatter):
         return safe_traceback(exc) if exc is not None else ""
 
 
-def configure(level: str = "INFO") -> None:
+def configure(level: str = "INFO", *, tag: str | None = None) -> None:
+    """Log to stderr; `tag` names the process in every line (a child of `appeals run`)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    where = f"[{tag}] " if tag else ""
+    handler.setFormatter(SafeFormatter(f"%(asctime)s %(levelname)s {where}%(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

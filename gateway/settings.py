@@ -249,6 +249,22 @@ class WorkerSettings(Section):
     idle_sleep_seconds: float = Field(0.5, gt=0)
 
 
+class RunSettings(Section):
+    # How `appeals run` starts its roles: "processes", each role group in a process of its
+    # own under a supervisor (the worker no longer shares an interpreter, and its lock, with
+    # the listener); "threads", everything in one process as threads (small installs, tests).
+    mode: Literal["processes", "threads"] = "processes"
+    # Worker processes in "processes" mode; 0 = one per CPU core.
+    workers: int = Field(0, ge=0, le=256)
+    # A child that keeps dying is restarted after a pause that doubles up to this, seconds.
+    max_restart_delay_seconds: float = Field(30.0, gt=0)
+
+    def worker_count(self) -> int:
+        import os
+
+        return self.workers or os.cpu_count() or 1
+
+
 class AlertSettings(Section):
     # At most one digest of held and failed mail to instance.admin_email per this many
     # minutes; it lists what is new since the last one, and nothing is sent when nothing is.
@@ -434,6 +450,7 @@ class Settings(Section):
     replies: ReplySettings = ReplySettings()
     imap: ImapSettings = ImapSettings()
     worker: WorkerSettings = WorkerSettings()
+    run: RunSettings = RunSettings()
     alerts: AlertSettings = AlertSettings()
     limits: LimitsSettings = LimitsSettings()
     logging: LoggingSettings = LoggingSettings()
