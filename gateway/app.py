@@ -215,6 +215,12 @@ class App:
         top_k = self.settings.classifier.top_k
         return model.predict([text], top_k=top_k, contexts=[context])[0]
 
+    def load_model(self) -> None:
+        """Load the active topic model now (a worker process does it at its start, not
+        on the first letter, which would wait seconds for scikit-learn)."""
+        if self.classifier is not None:
+            self.classifier.current()
+
     def worker(self) -> Worker:
         from gateway.intake.budget import MessageLimits
         from gateway.worker import Worker

@@ -65,6 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     role processes (gateway/supervisor.py); in "threads" mode, or as one of those
     children (`--child`), the roles in this process."""
     roles = set(args.roles or ALL_ROLES)
+    if args.prepare_only:
+        _app(args).engine.dispose()
+        return 0
     if args.child is not None:
         from gateway.supervisor import bind_to_parent
 
@@ -74,13 +77,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.run.mode == "threads":
         return _serve(roles)(args)
-    from gateway.supervisor import Supervisor, child_command, plan
+    from gateway.supervisor import Supervisor, child_command, plan, prepare_command
 
     specs = plan(roles, settings.run.worker_count())
     if len(specs) == 1 and set(specs[0].roles) == roles:
         return _serve(roles)(args)  # one process: no supervisor needed
-    app = _app(args)  # schema, departments, starter model: once, before any child
-    app.engine.dispose()
+    # Schema, departments, starter model: once, before any child, and in a process of
+    # its own, so the supervisor never holds scikit-learn or the app in its memory.
+    import subprocess
+
+    if subprocess.run(prepare_command(args.settings)).returncode != 0:
+        return 1
+    from gateway.logsetup import configure
+
+    configure(settings.logging.level, tag="supervisor")
     print(
         "appeal-gateway: supervising "
         + "; ".join(f"{s.name} ({','.join(s.roles)})" for s in specs),
@@ -507,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated roles to run here (default: all): " + ",".join(sorted(ALL_ROLES)),
     )
     sp.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    sp.add_argument("--prepare-only", action="store_true", help=argparse.SUPPRESS)
     add("web", _serve({"web"}), "the web console only ([web] listen)")
     usr = add("user", lambda a: 2, "web console accounts").add_subparsers(
         dest="user_command", required=True

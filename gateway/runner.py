@@ -1,9 +1,15 @@
-"""Process roles and the all-in-one `run`: SMTP listener, worker, sender and ticker.
+"""The roles of one process: SMTP listener, worker, sender and ticker (`serve`).
+
+`appeals run` starts these as processes of their own (gateway/supervisor.py), each child
+serving its roles here; `[run] mode = "threads"` and the single-role commands serve them
+all in one process.
 
 The listener lives on the asyncio loop; the worker, the sender and the scheduler tick run
 in their own threads (their database work is synchronous) and are woken early when intake
-commits or the worker queues mail. SIGTERM and SIGINT stop everything cleanly; a SIGKILL
-loses nothing because every state lives in the database and the raw store.
+commits or the worker queues mail in the same process; in separate processes they look
+for work every `worker.idle_sleep_seconds` while idle. SIGTERM and SIGINT stop everything
+cleanly; a SIGKILL loses nothing because every state lives in the database and the raw
+store.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ def start_background_roles(
     threads = []
     if "work" in roles:
         worker = app.worker()
+        app.load_model()
         batch = app.settings.worker.batch
 
         def work_step() -> int:

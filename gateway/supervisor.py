@@ -98,9 +98,10 @@ class Supervisor:
         """Until SIGTERM or SIGINT (or `stop()`); then every child is stopped."""
         # Signals are handled by the main thread only; the supervisor runs there (and the
         # children's PR_SET_PDEATHSIG follows the thread that started them).
+        in_main = threading.current_thread() is threading.main_thread()
         previous = {
             sig: signal.signal(sig, lambda *_: self._stop.set())
-            for sig in (signal.SIGTERM, signal.SIGINT)
+            for sig in ((signal.SIGTERM, signal.SIGINT) if in_main else ())
         }
         try:
             self.children = [_Child(spec) for spec in self.specs]
@@ -164,13 +165,21 @@ class Supervisor:
                 proc.wait()
 
 
-def child_command(settings_path: str | None, spec: ChildSpec) -> list[str]:
-    """`python -m gateway [--settings S] run --roles R --child NAME`, same interpreter."""
+def _gateway(settings_path: str | None) -> list[str]:
     argv = [sys.executable, "-m", "gateway"]
     if settings_path:
         argv += ["--settings", os.path.abspath(settings_path)]
-    argv += ["run", "--roles", ",".join(spec.roles), "--child", spec.name]
     return argv
+
+
+def child_command(settings_path: str | None, spec: ChildSpec) -> list[str]:
+    """`python -m gateway [--settings S] run --roles R --child NAME`, same interpreter."""
+    return [*_gateway(settings_path), "run", "--roles", ",".join(spec.roles), "--child", spec.name]
+
+
+def prepare_command(settings_path: str | None) -> list[str]:
+    """The schema, the departments and the starter model, before the children start."""
+    return [*_gateway(settings_path), "run", "--prepare-only"]
 
 
 PR_SET_PDEATHSIG = 1

@@ -45,6 +45,9 @@ def write_settings(
     data.setdefault("web", {})["listen"] = "127.0.0.1:0"
     data["worker"]["idle_sleep_seconds"] = 0.1
     data["worker"]["lease_seconds"] = 5
+    # One worker process beside the listener and the sender: the default of one per core
+    # would start more interpreters than a test needs (a test about workers asks for more).
+    data["run"] = {"mode": "processes", "workers": 1}
     for section, values in patch.items():
         data.setdefault(section, {}).update(values)
     path = tmp / "settings.toml"
@@ -114,11 +117,12 @@ def _to_toml(data: dict[str, Any], prefix: str = "") -> str:
     return out
 
 
-def start(settings: Path, log: Path) -> subprocess.Popen[bytes]:
+def start(settings: Path, log: Path, *run_args: str) -> subprocess.Popen[bytes]:
+    """`python -m gateway run [run_args]`, once its listener says it listens."""
     env = {**os.environ, "APPEALS_TOKEN_KEY": "e2e-key", "PYTHONPATH": str(REPO)}
     fh = log.open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--settings", str(settings), "run"],
+        [sys.executable, "-m", "gateway", "--settings", str(settings), "run", *run_args],
         stdout=fh,
         stderr=subprocess.STDOUT,
         env=env,
@@ -142,6 +146,41 @@ def console_url(log: Path) -> str:
     m = re.search(rb"console on (http://[0-9.:]+)/", log.read_bytes())
     assert m, "the gateway printed no console address"
     return m.group(1).decode()
+
+
+def process_tree(pid: int) -> dict[int, str]:
+    """Every process below `pid` (children of `appeals run` and theirs), each named by
+    its `--child` name, "committer" for the SQLite intake child, or "other"."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if b"--child" in cmd:
+            names[int(entry.name)] = cmd[cmd.index(b"--child") + 1].decode()
+        elif any(b"intake_process" in c for c in cmd):
+            names[int(entry.name)] = "committer"
+    out: dict[int, str] = {}
+    frontier = {pid}
+    while frontier:
+        frontier = {c for c, p in parents.items() if p in frontier and c not in out}
+        out.update({c: names.get(c, "other") for c in frontier})
+    return out
+
+
+def children(pid: int) -> dict[str, int]:
+    """The supervisor's own children by their `--child` name."""
+    return {
+        name: child
+        for child, name in process_tree(pid).items()
+        if name.startswith(("worker-", "listener", "sender"))
+    }
 
 
 def free_port() -> int:

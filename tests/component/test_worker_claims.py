@@ -5,9 +5,9 @@ the claim returned is its token, checked under a row lock in every write to the 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
+import generated_appeals
 import pytest
 from sqlalchemy import func, select
 
@@ -15,18 +15,6 @@ from gateway.clock import ManualClock
 from models import InboundMessage, OutboundMessage
 from models.claims import claim_inbound
 from routing.mail import Envelope
-
-
-def _raw(i: int) -> bytes:
-    m = EmailMessage()
-    m["From"] = f"Олена Коваль{i} <olena{i}@example.org>"
-    m["To"] = "zhkg@council.example"
-    m["Subject"] = f"Ремонт під'їзду {i}"
-    m["Message-ID"] = f"<claim-{i}@example.org>"
-    m.set_content(
-        f"Прошу відремонтувати під'їзд номер {i}.\nАдреса: м. Луцьк, вул. Винниченка, {i + 3}"
-    )
-    return m.as_bytes()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,7 +31,7 @@ def test_a_claim_taken_over_after_its_lease_is_left_to_the_new_owner(
     clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     app = make_app({**db_patch, "worker": {"lease_seconds": 30}}, clock=clock)
     env = Envelope("smtp", "olena@example.org", ("zhkg@council.example",))
-    ids = [app.ingest().accept(_raw(i), env).inbound_id for i in range(3)]
+    ids = [app.ingest().accept(generated_appeals.appeal(i), env).inbound_id for i in range(3)]
     slow, fast = app.worker(), app.worker()
     with app.sessions.begin() as session:
         first = claim_inbound(session, clock.now(), 10, timedelta(seconds=30))

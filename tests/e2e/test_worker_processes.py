@@ -26,23 +26,6 @@ import pytest
 N = 240
 
 
-def _children(pid: int) -> dict[str, int]:
-    """The supervisor's children by their --child name."""
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and b"--child" in cmd:
-            out[cmd[cmd.index(b"--child") + 1].decode()] = int(entry.name)
-    return out
-
-
 def _count(db: Path, sql: str) -> int:
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
@@ -66,7 +49,7 @@ def test_two_worker_processes_and_a_sigkill_still_each_appeal_once(tmp_path: Pat
     db = tmp_path / "var" / "appeals.db"
     try:
         workers = gwtest.wait_for(
-            lambda: (c := _children(proc.pid)) and {"worker-1", "worker-2"} <= c.keys() and c
+            lambda: (c := gwtest.children(proc.pid)) and {"worker-1", "worker-2"} <= c.keys() and c
         )
 
         def send(indices: range) -> None:
@@ -90,14 +73,14 @@ def test_two_worker_processes_and_a_sigkill_still_each_appeal_once(tmp_path: Pat
         os.kill(workers["worker-1"], signal.SIGKILL)
         replaced = gwtest.wait_for(
             lambda: (
-                (c := _children(proc.pid)).get("worker-1", workers["worker-1"])
+                (c := gwtest.children(proc.pid)).get("worker-1", workers["worker-1"])
                 != workers["worker-1"]
                 and c["worker-1"]
             ),
             timeout=60,
         )
         assert replaced != workers["worker-1"]
-        seen = {*workers.values(), *_children(proc.pid).values()}
+        seen = {*workers.values(), *gwtest.children(proc.pid).values()}
 
         def settled() -> bool:
             open_in = _count(
