@@ -204,6 +204,19 @@ class Appeal(Base):
         # The register's reports and exports read a period by legal receipt date
         # (migration 0009).
         Index("ix_appeal_kind_receipt_date", "kind", "receipt_date"),
+        # The web console's dashboard counts open, due and overdue appeals by department,
+        # and the ones closed this month, from these alone: the rows themselves (with
+        # their texts) are never read for a count (migration 0016, bench/console.py).
+        Index("ix_appeal_state_department", "state", "department_id"),
+        Index("ix_appeal_state_closed_due", "state", "closed_at", "due_date"),
+        Index("ix_appeal_received_at", "received_at"),
+        Index(
+            "ix_appeal_awaiting_due_department",
+            "due_date",
+            "department_id",
+            sqlite_where=sql_text(AWAITING_ANSWER_SQL),
+            postgresql_where=sql_text(AWAITING_ANSWER_SQL),
+        ),
         Index(
             "ix_appeal_awaiting_due_id",
             "due_date",

@@ -233,3 +233,31 @@ def test_no_query_string_or_citizen_name_reaches_the_log(
     with caplog.at_level(logging.DEBUG):
         client.get("/appeals", params={"citizen": "Тарас Бойко"})
     assert "Бойко" not in caplog.text
+
+
+def test_registry_number_and_address_searches_and_the_count_cap(
+    app: App, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.web import queries
+
+    numbers = [
+        webtest.register(
+            app, f"n{i}@example.org", f"Ольга Гнатюк{i}", f"Лист {i}", f"Звернення {i}."
+        )
+        for i in range(6)
+    ]
+    webtest.user(app, "viewer", "viewer")
+    webtest.log_in(client, "viewer")
+    # A number's beginning, and the sequence alone.
+    year_prefix = numbers[0].rsplit("-", 1)[0]
+    assert "Знайдено: 6" in client.get("/appeals", params={"number": year_prefix}).text
+    seq = str(int(numbers[2].rsplit("-", 1)[1]))
+    page = client.get("/appeals", params={"number": seq}).text
+    assert "Знайдено: 1" in page and numbers[2] in page
+    # An e-mail address by its beginning.
+    page = client.get("/appeals", params={"citizen": "n4@"}).text
+    assert "Знайдено: 1" in page and numbers[4] in page
+    # Past the cap the count stops ("понад"), and the pages still go on.
+    monkeypatch.setattr(queries, "COUNT_CAP", 3)
+    capped = client.get("/appeals").text
+    assert "Знайдено: понад 3" in capped
