@@ -860,20 +860,24 @@ def _one_line(s: str) -> str:
     return ", ".join(ln for ln in lines if ln)
 
 
-def _word_starts(text: str) -> list[int]:
-    """Where a capitalised word or a number starts (no letter before it)."""
-    out = []
-    after_letter = False
+def _word_starts(text: str) -> tuple[list[int], list[int]]:
+    """Where a capitalised word or a number starts (no letter before it), and where each
+    run of blanks starts."""
+    words, blanks = [], []
+    after_letter = after_blank = False
     for i, c in enumerate(text):
         if not after_letter and (c in _UPPER or c.isdecimal()):
-            out.append(i)
-        after_letter = c in _LETTERS
-    return out
+            words.append(i)
+        blank = c in _BLANK
+        if blank and not after_blank:
+            blanks.append(i)
+        after_letter, after_blank = c in _LETTERS, blank
+    return words, blanks
 
 
-# The most capitalised words and numbers a name has: a number, then four words with up to
-# two initials each ("8 Березня", "Т. Г. Шевченка").
-_NAME_TOKENS = 13
+# The most runs of blanks inside a name and before the kind after it: after a number, two
+# initials and each of four words ("8 Т. Г. Шевченка ... узвіз").
+_NAME_BLANKS = 13
 
 
 def _starts(text: str) -> list[int]:
@@ -882,7 +886,7 @@ def _starts(text: str) -> list[int]:
     known city's name is."""
     found: set[int] = set()
     n = len(text)
-    words = _word_starts(text)
+    words, blanks = _word_starts(text)
     after = [_capital_word_blank(text, p) for p in words]
     for part in _PARTS:
         if part.kind not in _STARTERS:
@@ -895,10 +899,15 @@ def _starts(text: str) -> list[int]:
                 if j is not None and j < n and text[j] in part.then
             )
         if part.before:
+            # Only a name can stand between `p` and the kind (a blank inside a name is
+            # followed by a capital or a number, never by a kind): at most so many blanks.
             kinds = [m.start() for m in part.before.finditer(text)]
-            for i, p in enumerate(words):
+            for p in words:
                 k = bisect.bisect_left(kinds, p)
-                if k < len(kinds) and bisect.bisect_left(words, kinds[k]) - i <= _NAME_TOKENS:
+                if k < len(kinds) and (
+                    bisect.bisect_left(blanks, kinds[k]) - bisect.bisect_left(blanks, p)
+                    <= _NAME_BLANKS
+                ):
                     candidates.add(p)
         cur = 0
         for p in sorted(candidates):

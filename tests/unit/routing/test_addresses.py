@@ -205,6 +205,12 @@ def test_normalise_treats_long_and_short_kinds_alike() -> None:
             id="no-blank-after-kind-bare-number",
         ),
         pytest.param(
+            "Аб-Вг-Де-Єж Аб-Вг-Де-Єж Аб-Вг-Де-Єж Аб-Вг-Де-Єж узвіз, 5",
+            "Аб-Вг-Де-Єж Аб-Вг-Де-Єж Аб-Вг-Де-Єж Аб-Вг-Де-Єж узвіз, 5",
+            {"street": "Аб-Вг-Де-Єж Аб-Вг-Де-Єж Аб-Вг-Де-Єж Аб-Вг-Де-Єж узвіз", "building": "5"},
+            id="kind-after-a-name-of-hyphenated-words",
+        ),
+        pytest.param(
             "с. Тарасове, Луцький р.,",
             "с. Тарасове, Луцький р.",
             {"settlement": "Тарасове", "raion": "Луцький р."},
