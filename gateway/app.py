@@ -320,6 +320,7 @@ def build_app(
             reply_domain=s.outbound.reply_domain,
             plus_delimiter=s.outbound.plus_delimiter,
             max_per_recipient_per_day=s.outbound.max_per_recipient_per_day,
+            status_base_url=s.reception.public_url if s.reception.enabled else "",
         ),
         rules=s.deadlines,
         classifier=classifier,

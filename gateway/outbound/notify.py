@@ -55,6 +55,7 @@ from sqlalchemy.orm import Session
 from gateway.outbound.addresses import header_form
 from gateway.rawstore import RawStore
 from models import OutboundMessage
+from routing import reception
 from routing.mail import one_line
 from routing.ports import AttachmentRef, Clock
 from routing.threads import default_thread
@@ -156,6 +157,9 @@ class OutboundConfig:
     plus_delimiter: str = "+"
     instance_id: str = "appeal-gateway"
     max_per_recipient_per_day: int = 20
+    # [reception] public_url: the citizen's letters about an appeal carry its status
+    # page's signed link (routing.reception.status_token); "" = no link.
+    status_base_url: str = ""
 
 
 def build_message(
@@ -254,6 +258,9 @@ class Notifier:
             recipients = [r for r in recipients if self._under_daily_cap(r, now)]
         if not recipients:
             return None
+        if audience == "citizen" and appeal_id is not None and self.config.status_base_url:
+            token = reception.status_token(self.codec.key, appeal_id)
+            context = {**context, "status_url": f"{self.config.status_base_url}/status/{token}"}
         subject, body = self.renderer.render(kind, language, context)
         html = self.renderer.render_html(kind, language, context)
         unique = secrets.token_hex(10)

@@ -1,4 +1,5 @@
-"""The internet reception's public pages: the citizens' form and the receipt page.
+"""The internet reception's public pages: the citizens' form, the receipt page and the
+status page behind the signed link in every acknowledgement.
 
 No account and no JavaScript: plain HTML forms, every field with its label, every error
 next to its field (aria-describedby) and in a summary at the top that links to it. A
@@ -23,9 +24,10 @@ import logging
 import secrets
 import threading
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
@@ -36,8 +38,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.app import App
-from models import Appeal, InboundMessage
+from models import Appeal, Department, InboundMessage, OutboundMessage
 from routing import reception
+from routing.lifecycle import OPEN_STATES
 from routing.mail import Envelope
 
 log = logging.getLogger(__name__)
@@ -273,11 +276,71 @@ class Reception:
     def status_url(self, appeal_id: int) -> str:
         return f"/status/{reception.status_token(self.key, appeal_id)}"
 
+    async def status(self, request: Request) -> Response:
+        """The appeal's state for whoever holds the signed link: no names, no addresses,
+        no texts (the link may be forwarded, or seen over a shoulder)."""
+        lang = _lang(request.query_params.get("lang"))
+        appeal_id = reception.check_status(request.path_params["token"], self.keys)
+        if appeal_id is None:
+            return self.render("error.html.j2", lang, 404, code="unknown")
+        view = await run_in_threadpool(self._status_view, appeal_id)
+        if view is None:
+            return self.render("error.html.j2", lang, 404, code="unknown")
+        resp = self.render("status.html.j2", lang, **view)
+        # The token is in the path: no Referer may carry it to another site.
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        return resp
+
+    def _status_view(self, appeal_id: int) -> dict[str, Any] | None:
+        with self.app.sessions() as s:
+            a = s.get(Appeal, appeal_id)
+            if a is None:
+                return None
+            dept = s.get(Department, a.department_id) if a.department_id else None
+            letters = s.execute(
+                select(OutboundMessage.kind, OutboundMessage.state, OutboundMessage.created_at)
+                .where(
+                    OutboundMessage.appeal_id == appeal_id,
+                    OutboundMessage.audience == "citizen",
+                )
+                .order_by(OutboundMessage.id)
+            ).all()
+        tz = ZoneInfo(self.app.settings.deadlines.timezone)
+
+        def local(v: datetime | None) -> str:
+            return v.astimezone(tz).strftime("%d.%m.%Y") if v is not None else ""
+
+        return {
+            "reg_no": a.reg_no,
+            "kind": a.kind,
+            "state": a.state,
+            "department": dept.name if dept is not None else "",
+            "received": local(a.received_at),
+            "due_date": a.due_date,
+            "overdue": a.state in OPEN_STATES and a.due_date < self._today(),
+            "answered_at": local(a.answered_at),
+            "closed_at": local(a.closed_at),
+            "result": a.result,
+            "letters": [
+                {
+                    "kind": r.kind.split("/", 1)[-1],
+                    "sent": r.state == "sent",
+                    "at": local(r.created_at),
+                }
+                for r in letters
+            ],
+        }
+
+    def _today(self) -> date:
+        tz = ZoneInfo(self.app.settings.deadlines.timezone)
+        return self.app.clock.now().astimezone(tz).date()
+
     def routes(self) -> list[Route]:
         return [
             Route("/reception", self.form, methods=["GET"]),
             Route("/reception", self.submit, methods=["POST"]),
             Route("/reception/receipt/{token}", self.receipt, methods=["GET"]),
+            Route("/status/{token}", self.status, methods=["GET"]),
         ]
 
 

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from receptiontest import TEXT, fields, submit, token_of
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
@@ -22,9 +23,6 @@ from models import Appeal, InboundMessage, OutboundMessage
 from routing.mail import Envelope
 
 START = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
-TEXT = (
-    "На вулиці Волі біля будинку 3 третій тиждень не працює вуличне освітлення, прошу полагодити."
-)
 
 
 @pytest.fixture
@@ -41,39 +39,6 @@ def app(make_app: Any, clock: ManualClock) -> App:
 @pytest.fixture
 def client(app: App) -> TestClient:
     return TestClient(build(app), base_url="http://127.0.0.1")
-
-
-def token_of(html: str) -> str:
-    m = re.search(r'name="form_token" value="([^"]+)"', html)
-    assert m, "no form token on the page"
-    return m.group(1)
-
-
-def fields(**over: str) -> dict[str, str]:
-    base = {
-        "kind": "appeal",
-        "name": "Коваленко Марія Іванівна",
-        "address": "м. Луцьк, вул. Волі, 3, кв. 5",
-        "email": "maria@example.org",
-        "phone": "+380 67 123 45 67",
-        "text": TEXT,
-        "consent": "yes",
-        "lang": "uk",
-    }
-    base.update(over)
-    return base
-
-
-def submit(
-    client: TestClient, clock: ManualClock, files: Any = None, lang: str = "uk", **over: str
-) -> Any:
-    page = client.get(f"/reception?lang={lang}")
-    assert page.status_code == 200
-    clock.advance(timedelta(seconds=10))
-    data = {**fields(lang=lang, **over), "form_token": token_of(page.text)}
-    return client.post(
-        f"/reception?lang={lang}", data=data, files=files or {}, follow_redirects=False
-    )
 
 
 def test_a_submission_is_registered_like_mail_with_form_web(
