@@ -37,6 +37,7 @@ from gateway.intake.parsing import parse
 from models import Appeal, TrainingLabel
 from routing.features import model_text, routing_context
 from routing.learned_rules import RuleError, apply_rules, current_rules, parse_rules
+from routing.lifecycle import record_event
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,22 @@ def history_examples(app: App, target: str = "topic") -> list[Example]:
     return list(out.values())
 
 
+def promote(app: App, version: str, actor: str, *, force: bool = False) -> None:
+    """Make a saved model the active one (a running gateway picks it up within seconds),
+    recorded as an event with who did it."""
+    ModelRegistry(app.settings.model_dir).promote(version, force=force)
+    with app.sessions.begin() as s:
+        record_event(s, app.clock.now(), "classifier-promoted", actor=actor, version=version)
+
+
+def rollback(app: App, actor: str) -> str:
+    """The previously active model again; returns its version."""
+    version = ModelRegistry(app.settings.model_dir).rollback()
+    with app.sessions.begin() as s:
+        record_event(s, app.clock.now(), "classifier-rolled-back", actor=actor, version=version)
+    return version
+
+
 def cmd_classifier(app: App, args: argparse.Namespace) -> int:
     registry = ModelRegistry(app.settings.model_dir)
     c = args.clf_command
@@ -109,7 +126,7 @@ def cmd_classifier(app: App, args: argparse.Namespace) -> int:
             )
         return 0
     if c == "rollback":
-        print(f"active: {registry.rollback()}")
+        print(f"active: {rollback(app, 'cli')}")
         return 0
     if c == "promote":
         examples = dedupe(load_data(app, args)) if args.data else None

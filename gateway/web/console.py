@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from gateway.app import App
-from gateway.web import accounts, queries
+from gateway.web import accounts, admin_pages, queries
 from gateway.web.accounts import Who
 from routing.lifecycle import AppealState
 
@@ -453,6 +453,89 @@ class Console:
         q = {"problem": "; ".join(problems)} if problems else {"done": f"{action} {len(ids)}"}
         return RedirectResponse(f"/held?{urlencode(q)}", status_code=303)
 
+    # -- the gateway's own pages --------------------------------------------------------
+    async def departments(self, request: Request, who: Who, form: FormData) -> Response:
+        data = await run_in_threadpool(admin_pages.departments, self.app)
+        return self.render(request, "departments.html.j2", who, **data)
+
+    async def classifier(self, request: Request, who: Who, form: FormData) -> Response:
+        models = await run_in_threadpool(admin_pages.models, self.app)
+        return self.render(
+            request,
+            "classifier.html.j2",
+            who,
+            models=models,
+            notice=request.query_params.get("done", ""),
+            problem=request.query_params.get("problem", ""),
+        )
+
+    async def classifier_act(self, request: Request, who: Who, form: FormData) -> Response:
+        from classifier.errors import ClassifierError
+        from gateway.commands import classifier
+
+        action = str(form.get("action") or "")
+
+        def run() -> str:
+            if action == "rollback":
+                return classifier.rollback(self.app, who.actor)
+            version = str(form.get("version") or "")
+            classifier.promote(self.app, version, who.actor)
+            return version
+
+        try:
+            version = await run_in_threadpool(run)
+        except ClassifierError as exc:
+            q = {"problem": str(exc)}
+        else:
+            q = {"done": version}
+        return RedirectResponse(f"/classifier?{urlencode(q)}", status_code=303)
+
+    async def reports(self, request: Request, who: Who, form: FormData) -> Response:
+        today = self._today()
+        return self.render(
+            request,
+            "reports.html.j2",
+            who,
+            year=today.year,
+            quarter=(today.month - 1) // 3 + 1,
+            month_start=today.replace(day=1),
+            today=today,
+            problem=request.query_params.get("problem", ""),
+        )
+
+    async def report_download(self, request: Request, who: Who, form: FormData) -> Response:
+        from routing.lifecycle import record_event
+
+        params = dict(request.query_params)
+        kind, fmt = params.get("kind", ""), params.get("format", "csv")
+        if kind == "registry-personal" and not who.is_admin:
+            raise Forbidden("role")
+
+        def run() -> tuple[str, bytes]:
+            name, blob = admin_pages.report_file(self.app, kind, params, fmt)
+            if kind == "registry-personal":
+                # Who took the register with names and addresses, and for which period.
+                with self.app.sessions.begin() as s:
+                    record_event(
+                        s,
+                        self.app.clock.now(),
+                        "export-personal",
+                        actor=who.actor,
+                        period=f"{params.get('from')}..{params.get('to')}",
+                    )
+            return name, blob
+
+        try:
+            name, blob = await run_in_threadpool(run)
+        except ValueError as exc:
+            return RedirectResponse(f"/reports?{urlencode({'problem': str(exc)})}", status_code=303)
+        media = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
+        return Response(
+            blob,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
     # -- the application ---------------------------------------------------------------
     def routes(self) -> list[Route]:
         p = self.page
@@ -471,6 +554,11 @@ class Console:
             Route("/triage/{reg_no}", p(self.triage_assign, change=True), methods=["POST"]),
             Route("/held", p(self.held)),
             Route("/held", p(self.held_act, change=True), methods=["POST"]),
+            Route("/departments", p(self.departments)),
+            Route("/classifier", p(self.classifier)),
+            Route("/classifier", p(self.classifier_act, admin=True), methods=["POST"]),
+            Route("/reports", p(self.reports)),
+            Route("/reports/download", p(self.report_download)),
         ]
 
 
@@ -479,6 +567,7 @@ class Console:
 STATES = ("open", *(st for st in get_args(AppealState) if st != "registered"))
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The results a final answer records (`#result`), as staff write them.
 RESULTS = ("вирішено", "роз'яснено", "відмовлено")
 

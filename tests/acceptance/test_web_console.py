@@ -96,3 +96,20 @@ def test_a_viewer_changes_nothing(gateway: Gateway) -> None:
         out = client.post("/logout", data={"csrf": _csrf(page)}, follow_redirects=False)
         assert out.status_code == 303
         assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_gateway_pages_and_a_report_download(gateway: Gateway) -> None:
+    gateway.add_user("boss", "admin", PASSWORD)
+    with _client(gateway) as client:
+        _log_in(client, "boss")
+        assert "zhkg-staff@council.example" in client.get("/departments").text
+        models = client.get("/classifier").text
+        assert "<strong>активна</strong>" in models  # the starter model appeals run trained
+        got = client.get(
+            "/reports/download",
+            params={"kind": "registry", "format": "csv", "from": "2020-01-01", "to": "2030-12-31"},
+        )
+        assert got.status_code == 200
+        assert got.headers["content-disposition"] == 'attachment; filename="registry.csv"'
+        assert "A-" in got.content.decode("utf-8-sig")
+        assert client.get("/triage").status_code == 200 and client.get("/held").status_code == 200
