@@ -107,8 +107,25 @@ class _Kind(NamedTuple):
     first: frozenset[str]
 
 
+# Letters that case-fold to a Latin or Cyrillic one: "(?i)в" also matches "ᲀ" (U+1C80), and
+# "(?i)k" the Kelvin sign; a kind's first letters include them.
+_FOLDABLE = tuple(
+    chr(c)
+    for start, end in (
+        (0, 0x250),
+        (0x370, 0x530),
+        (0x1C80, 0x1C90),
+        (0x1E00, 0x2000),
+        (0x2100, 0x2150),
+    )
+    for c in range(start, end)
+)
+
+
 def _kind(pattern: str, first: str) -> _Kind:
-    return _Kind(saferegex.compile(pattern), frozenset(first.lower() + first.upper()))
+    folds = {f.casefold() for f in first}
+    letters = {c for c in _FOLDABLE if c.casefold() in folds}
+    return _Kind(saferegex.compile(pattern), frozenset(first + first.upper()) | letters)
 
 
 def _at(kind: _Kind, text: str, pos: int) -> saferegex.Match | None:
@@ -788,11 +805,23 @@ def _is_known_city(name: str) -> bool:
     return name in _KNOWN_CITIES
 
 
-def _part_at(text: str, pos: int, parts: dict[str, str]) -> tuple[str, _Hit] | None:
-    for part in _PARTS:
+# The parts found at each position, by the part's index in `_PARTS`: `_starts` and `_run`
+# look at the same positions, and a hostile letter has thousands of them.
+_Seen = dict[tuple[int, int], "_Hit | None"]
+
+
+def _part_hit(seen: _Seen, i: int, text: str, pos: int) -> _Hit | None:
+    key = (i, pos)
+    if key not in seen:
+        seen[key] = _PARTS[i].at(text, pos)
+    return seen[key]
+
+
+def _part_at(text: str, pos: int, parts: dict[str, str], seen: _Seen) -> tuple[str, _Hit] | None:
+    for i, part in enumerate(_PARTS):
         if part.kind in parts and part.kind not in ("raion",):
             continue
-        hit = part.at(text, pos)
+        hit = _part_hit(seen, i, text, pos)
         if hit is not None:
             return part.kind, hit
     # A bare number right after the street is its building ("вул. Шевченка 12").
@@ -822,13 +851,13 @@ def _separator_end(text: str, i: int) -> int:
     return i
 
 
-def _run(text: str, pos: int) -> Address | None:
+def _run(text: str, pos: int, seen: _Seen) -> Address | None:
     """The longest run of address parts from `pos` (which must hold a starter)."""
     parts: dict[str, str] = {}
     start, end = pos, pos
     cur = pos
     while True:
-        found = _part_at(text, cur, parts)
+        found = _part_at(text, cur, parts, seen)
         if found is None:
             break
         kind, hit = found
@@ -880,7 +909,7 @@ def _word_starts(text: str) -> tuple[list[int], list[int]]:
 _NAME_BLANKS = 13
 
 
-def _starts(text: str) -> list[int]:
+def _starts(text: str, seen: _Seen) -> list[int]:
     """Where each starter part is found scanning the text left to right, each search going
     on after the match before it (what `finditer` of each part's pattern gave), and where a
     known city's name is."""
@@ -888,7 +917,7 @@ def _starts(text: str) -> list[int]:
     n = len(text)
     words, blanks = _word_starts(text)
     after = [_capital_word_blank(text, p) for p in words]
-    for part in _PARTS:
+    for i, part in enumerate(_PARTS):
         if part.kind not in _STARTERS:
             continue
         candidates = {m.start() for m in part.lead.finditer(text)} if part.lead else set()
@@ -913,7 +942,7 @@ def _starts(text: str) -> list[int]:
         for p in sorted(candidates):
             if p < cur:
                 continue
-            hit = part.at(text, p)
+            hit = _part_hit(seen, i, text, p)
             if hit is not None:
                 found.add(p)
                 cur = hit.end
@@ -933,10 +962,11 @@ def find_addresses(text: str) -> list[Address]:
     """Every address-like run in `text`, longest first where runs overlap, in text order."""
     out: list[Address] = []
     taken_until = -1
-    for pos in _starts(text):
+    seen: _Seen = {}
+    for pos in _starts(text, seen):
         if pos < taken_until:
             continue
-        addr = _run(text, pos)
+        addr = _run(text, pos, seen)
         if addr is None:
             continue
         out.append(addr)
