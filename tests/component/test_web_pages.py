@@ -110,3 +110,37 @@ def test_reports_and_exports_download(app: App) -> None:
         "/reports/download", params={"kind": "timeliness", "format": "csv", "from": "x"}
     )
     assert 'id="problem"' in bad.text
+
+
+def test_the_english_console(make_app: Any) -> None:
+    import re
+
+    app = make_app({"web": {"language": "en"}}, clock=ManualClock(START))
+    reg_no = webtest.register_at(
+        app, "housing", "olena@example.org", "Олена Коваль", "Протікає дах", "Протікає дах."
+    )
+    client = _client(app, "boss", "admin")
+    pages = {
+        p: client.get(p).text
+        for p in (
+            "/",
+            "/appeals",
+            f"/appeals/{reg_no}",
+            "/triage",
+            "/held",
+            "/departments",
+            "/classifier",
+            "/reports",
+        )
+    }
+    assert "Registry of appeals" in pages["/appeals"] and "Timeline" in pages[f"/appeals/{reg_no}"]
+    for path, html in pages.items():
+        # Only the data are Ukrainian (names, texts, department names, the council's name).
+        chrome = re.sub(
+            r"<(td|pre|p class=\"muted\"|strong|option|title)[^>]*>.*?</\1>", "", html, flags=re.S
+        )
+        chrome = chrome.replace(app.settings.instance.name, "")
+        assert not re.search(r"[А-Яа-яІіЇїЄєҐґ]{3,}", chrome), (
+            path,
+            re.findall(r"[А-Яа-яІіЇїЄєҐґ ]{3,}", chrome)[:5],
+        )
