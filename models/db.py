@@ -14,7 +14,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """`read_only`: for pages that only read (the web console). On SQLite its transactions
+    begin DEFERRED, a snapshot that never takes the write lock, so a long export does not
+    hold up intake's commits; writing through it is a programming error."""
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
@@ -25,7 +28,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN; take control so that a write
         # transaction starts with BEGIN IMMEDIATE and never fails half-way on a lock upgrade.
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
     return engine
 
 
@@ -42,6 +45,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sqlite_begin_read(conn: Any) -> None:
+    # WAL readers see one snapshot for the whole transaction and never block the writer.
+    conn.exec_driver_sql("BEGIN DEFERRED")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -184,31 +184,40 @@ _TOUCH_EVERY = timedelta(seconds=60)
 
 
 def who_is(
-    sessions: sessionmaker[Session], cfg: WebSettings, token: str | None, *, now: datetime
+    reads: sessionmaker[Session],
+    sessions: sessionmaker[Session],
+    cfg: WebSettings,
+    token: str | None,
+    *,
+    now: datetime,
 ) -> Who | None:
     """The person of a session cookie, or None when it is unknown, idle too long or past
-    its absolute expiry."""
+    its absolute expiry. Read through `reads`; `sessions` writes the rare changes (the
+    last request's time, an ended session removed)."""
     if not token:
         return None
     key = _digest(token)
-    with sessions() as s:
+    with reads() as s:
         row = s.get(WebSession, key)
         if row is None:
             return None
         idle_end = row.last_seen_at + timedelta(minutes=cfg.idle_minutes)
         account = s.get(WebAccount, row.account_id)
         if row.expires_at <= now or idle_end <= now or account is None or not account.active:
-            s.delete(row)
-            s.commit()
-            return None
-        who = Who(
-            account_id=account.id,
-            username=account.username,
-            role=account.role,  # type: ignore[arg-type]
-            departments=tuple(account.departments or ()),
-            csrf=row.csrf,
-        )
+            who = None
+        else:
+            who = Who(
+                account_id=account.id,
+                username=account.username,
+                role=account.role,  # type: ignore[arg-type]
+                departments=tuple(account.departments or ()),
+                csrf=row.csrf,
+            )
         touch = now - row.last_seen_at >= _TOUCH_EVERY
+    if who is None:
+        with sessions.begin() as s:
+            s.execute(delete(WebSession).where(WebSession.token_sha256 == key))
+        return None
     if touch:
         with sessions.begin() as s:
             live = s.get(WebSession, key)

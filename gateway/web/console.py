@@ -19,6 +19,7 @@ from typing import Any, get_args
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.datastructures import FormData
@@ -39,6 +40,17 @@ LOGIN_COOKIE = "appeals_login"
 
 class Forbidden(Exception):
     """The signed-in person may not do or see this."""
+
+
+def read_sessions(app: App) -> sessionmaker[Session]:
+    """Sessions for the pages' reads. On SQLite a second engine whose transactions begin
+    DEFERRED: the gateway's own begin IMMEDIATE, which would make every page view, and a
+    whole CSV export, hold the write lock that intake needs for its commits."""
+    if app.engine.dialect.name != "sqlite":
+        return app.sessions
+    from models.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(app.settings.database_url, read_only=True))
 
 
 def template_env(app: App) -> Environment:
@@ -76,6 +88,7 @@ class Console:
         self.app = app
         self.cfg = app.settings.web
         self.env = template_env(app)
+        self.reads = read_sessions(app)
 
     # -- plumbing ----------------------------------------------------------------------
     def render(
@@ -91,6 +104,7 @@ class Console:
 
     def who(self, request: Request) -> Who | None:
         return accounts.who_is(
+            self.reads,
             self.app.sessions,
             self.cfg,
             request.cookies.get(SESSION_COOKIE),
@@ -205,7 +219,7 @@ class Console:
     # -- pages -------------------------------------------------------------------------
     async def dashboard(self, request: Request, who: Who, form: FormData) -> Response:
         def read() -> dict[str, Any]:
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 return queries.dashboard(
                     s,
                     self.scope(s, who),
@@ -222,7 +236,7 @@ class Console:
         q = queries.RegistryQuery.from_params(request.query_params)
 
         def read() -> dict[str, Any]:
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 return queries.registry(
                     s, q, self.scope(s, who), today=self._today(), page_size=self.cfg.page_size
                 )
@@ -243,7 +257,7 @@ class Console:
         q = queries.RegistryQuery.from_params(request.query_params)
 
         def rows() -> Iterator[str]:
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 yield from queries.registry_csv(s, q, self.scope(s, who), today=self._today())
 
         return StreamingResponse(
@@ -256,7 +270,7 @@ class Console:
         reg_no = request.path_params["reg_no"]
 
         def read() -> dict[str, Any] | None:
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 a = queries.find_appeal(s, reg_no, self.scope(s, who))
                 if a is None:
                     return None
@@ -290,7 +304,7 @@ class Console:
         def read() -> tuple[str, str, bytes] | None:
             from models import Attachment
 
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 a = queries.find_appeal(s, reg_no, self.scope(s, who))
                 f = s.get(Attachment, file_id)
                 if a is None or f is None or f.appeal_id != a.id or f.erased_at is not None:
@@ -320,7 +334,7 @@ class Console:
         def read() -> bytes | None:
             from models import OutboundMessage
 
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 a = queries.find_appeal(s, reg_no, self.scope(s, who))
                 o = s.get(OutboundMessage, out_id)
                 if a is None or o is None or o.appeal_id != a.id:
@@ -347,7 +361,7 @@ class Console:
         f = {k: str(v).strip() for k, v in form.items()}
 
         def run() -> str | None:
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 if queries.find_appeal(s, reg_no, self.scope(s, who)) is None:
                     return "not-found"
             if action == "extend":
@@ -375,7 +389,7 @@ class Console:
 
     async def triage(self, request: Request, who: Who, form: FormData) -> Response:
         def read() -> list[dict[str, Any]]:
-            with self.app.sessions() as s:
+            with self.reads() as s:
                 return queries.triage_items(s, limit=self.cfg.page_size)
 
         topics = dict(self.app.settings.routing.topics)

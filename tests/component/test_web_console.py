@@ -261,3 +261,28 @@ def test_registry_number_and_address_searches_and_the_count_cap(
     monkeypatch.setattr(queries, "COUNT_CAP", 3)
     capped = client.get("/appeals").text
     assert "Знайдено: понад 3" in capped
+
+
+def test_pages_are_served_while_the_gateway_holds_the_write_lock(app: App) -> None:
+    """The console reads in DEFERRED transactions: a page (or a long export) never waits
+    for, nor takes, the write lock that intake and the worker commit under."""
+    import threading
+
+    webtest.register(app, "olena@example.org", "Олена Коваль", "Протікає дах", "Протікає дах.")
+    webtest.user(app, "viewer", "viewer")
+    client = TestClient(build(app), base_url="http://127.0.0.1")
+    webtest.log_in(client, "viewer")
+    got: list[int] = []
+    with app.engine.connect() as writer:
+        tx = writer.begin()  # BEGIN IMMEDIATE (models.db): what a commit of intake holds
+        reader = threading.Thread(
+            target=lambda: got.extend(
+                client.get(p).status_code for p in ("/", "/appeals", "/appeals.csv")
+            )
+        )
+        reader.start()
+        reader.join(timeout=20)  # the busy timeout is 30 s: a waiting page would still wait
+        served = list(got)
+        tx.rollback()
+    reader.join()
+    assert served == [200, 200, 200]
