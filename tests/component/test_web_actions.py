@@ -113,7 +113,7 @@ def test_note_reroute_and_result(app: App) -> None:
     assert event.actor == "web:boss" and event.data["from"] == "explained"
 
 
-def test_a_viewer_changes_nothing(app: App) -> None:
+def test_t22_a_viewer_changes_nothing(app: App) -> None:
     reg_no = webtest.register_at(
         app, "housing", "olena@example.org", "Олена Коваль", "Протікає дах", "Протікає дах."
     )

@@ -57,7 +57,7 @@ def test_pages_need_a_login_and_the_login_opens_them(app: App, client: TestClien
     assert types[-2:] == ["web-login-failed", "web-login"]
 
 
-def test_the_session_expires_when_idle_and_logout_ends_it(
+def test_t22_the_session_expires_when_idle_and_logout_ends_it(
     app: App, client: TestClient, clock: ManualClock
 ) -> None:
     webtest.user(app, "boss", "admin")
@@ -89,7 +89,7 @@ def test_the_session_ends_at_its_absolute_expiry(
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_five_wrong_passwords_throttle_the_account(
+def test_t22_five_wrong_passwords_throttle_the_account(
     app: App, client: TestClient, clock: ManualClock
 ) -> None:
     webtest.user(app, "boss", "admin")
@@ -103,7 +103,7 @@ def test_five_wrong_passwords_throttle_the_account(
     assert webtest.log_in(client, "boss").status_code == 303
 
 
-def test_a_form_without_the_csrf_token_is_refused(app: App, client: TestClient) -> None:
+def test_t22_a_form_without_the_csrf_token_is_refused(app: App, client: TestClient) -> None:
     webtest.user(app, "boss", "admin")
     # The login form's own token: a login posted from another site has none.
     bare = client.post("/login", data={"username": "boss", "password": webtest.PASSWORD})
@@ -114,7 +114,7 @@ def test_a_form_without_the_csrf_token_is_refused(app: App, client: TestClient) 
     assert client.get("/").status_code == 200  # still signed in: nothing happened
 
 
-def test_a_clerk_sees_only_their_departments(app: App, client: TestClient) -> None:
+def test_t22_a_clerk_sees_only_their_departments(app: App, client: TestClient) -> None:
     housing = webtest.register_at(
         app,
         "housing",
