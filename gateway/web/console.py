@@ -53,6 +53,15 @@ def read_sessions(app: App) -> sessionmaker[Session]:
     return make_session_factory(make_engine(app.settings.database_url, read_only=True))
 
 
+def _script(app: App) -> bytes:
+    """templates/web/static/console.js (a site's override first), read once."""
+    for root in app.settings.template_dirs:
+        path = root / "web" / "static" / "console.js"
+        if path.is_file():
+            return path.read_bytes()
+    return b""
+
+
 def template_env(app: App) -> Environment:
     lang = app.settings.web.language
     dirs: list[Path] = []
@@ -89,6 +98,7 @@ class Console:
         self.cfg = app.settings.web
         self.env = template_env(app)
         self.reads = read_sessions(app)
+        self.script = _script(app)
 
     # -- plumbing ----------------------------------------------------------------------
     def render(
@@ -550,10 +560,14 @@ class Console:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
+    async def static_script(self, request: Request) -> Response:
+        return Response(self.script, media_type="text/javascript; charset=utf-8")
+
     # -- the application ---------------------------------------------------------------
     def routes(self) -> list[Route]:
         p = self.page
         return [
+            Route("/static/console.js", self.static_script),
             Route("/login", self.login_form, methods=["GET"]),
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", p(self.logout), methods=["POST"]),

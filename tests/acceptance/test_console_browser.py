@@ -204,6 +204,12 @@ def test_assign_a_held_message(gateway: Gateway, accounts: None, page: Any, tmp_
         if "Фото підвалу" in page.inner_text("#held"):
             break
         page.wait_for_timeout(200)
+    # The page's script: "select all" ticks every row, and unticks them again.
+    page.check("#select-all")
+    boxes = page.locator("input[name=ids]")
+    assert all(boxes.nth(i).is_checked() for i in range(boxes.count()))
+    page.uncheck("#select-all")
+    assert not any(boxes.nth(i).is_checked() for i in range(boxes.count()))
     row = page.locator("tr", has_text="Фото підвалу")
     row.locator("input[name=ids]").check()
     page.fill("input[name=reg_no]", reg_no)
