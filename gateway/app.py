@@ -23,6 +23,7 @@ from classifier.types import ACTIVE_FILE, Prediction
 from gateway.clock import SystemClock
 from gateway.errors import SettingsError
 from gateway.intake.ingest import Ingest
+from gateway.outbound import webhooks
 from gateway.outbound.notify import Notifier, OutboundConfig, Renderer
 from gateway.outbound.transport import (
     DirectoryTransport,
@@ -31,6 +32,7 @@ from gateway.outbound.transport import (
     SigningTransport,
     SmtpTransport,
 )
+from gateway.outbound.webhooks import WebhookConfig, WebhookSender
 from gateway.rawstore import RawStore
 from gateway.settings import Settings
 from models import CalendarOverride, Department
@@ -237,6 +239,22 @@ class App:
             limits=MessageLimits(**self.settings.limits.model_dump()),
         )
 
+    def webhook_sender(self) -> WebhookSender:
+        w = self.settings.webhooks
+        return WebhookSender(
+            self.sessions,
+            self.clock,
+            WebhookConfig(
+                timeout_seconds=w.timeout_seconds,
+                first_retry_seconds=w.first_retry_seconds,
+                max_retry_seconds=w.max_retry_seconds,
+                max_attempts=w.max_attempts,
+                lease_seconds=float(self.settings.worker.lease_seconds),
+                overdue_scan_seconds=w.overdue_scan_seconds,
+                timezone=self.settings.deadlines.timezone,
+            ),
+        )
+
     def sender(self) -> OutboxSender:
         from gateway.outbound.outbox import DeliveryAlerts, OutboxSender
         from routing.views import viewer
@@ -298,7 +316,7 @@ def build_app(
         )
     if classifier is None:
         classifier = _classifier_loader(s)
-    return App(
+    app = App(
         settings=s,
         clock=clock or SystemClock(),
         engine=engine,
@@ -325,6 +343,9 @@ def build_app(
         rules=s.deadlines,
         classifier=classifier,
     )
+    # Webhook events are queued in the transaction of the change that causes them.
+    webhooks.install(app.sessions, app.clock)
+    return app
 
 
 def _previous_keys(s: Settings, require_secrets: bool) -> tuple[PreviousKey, ...]:

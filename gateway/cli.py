@@ -430,6 +430,18 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _integrations(name: str) -> Handler:
+    """A handler of gateway/commands/integrations.py (api-token, webhook)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from gateway.commands import integrations
+
+        run: Callable[[App, argparse.Namespace], int] = getattr(integrations, name)
+        return run(_app(args, require_secrets=False), args)
+
+    return handler
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from gateway.scheduler import tick
 
@@ -530,6 +542,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin (scripts)"
+    )
+    toks = add("api-token", lambda a: 2, "REST API client systems").add_subparsers(
+        dest="api_token_command", required=True
+    )
+    sp = add("add", _integrations("token_add"), "a client and its token (shown once)", toks)
+    sp.add_argument("name")
+    sp.add_argument("--scopes", required=True, help="comma-separated: submit,read,personal,answer")
+    add("list", _integrations("token_list"), "the clients and their scopes", toks)
+    add(
+        "revoke", _integrations("token_revoke"), "a client's token stops working", toks
+    ).add_argument("name")
+    hooks = add("webhook", lambda a: 2, "URLs that receive the appeals' events").add_subparsers(
+        dest="webhook_command", required=True
+    )
+    sp = add(
+        "add", _integrations("webhook_add"), "a URL and its signing secret (shown once)", hooks
+    )
+    sp.add_argument("url")
+    sp.add_argument(
+        "--events",
+        default="",
+        help="comma-separated (default all): "
+        + ",".join(("registered", "routed", "answered", "overdue", "closed")),
+    )
+    add("list", _integrations("webhook_list"), "webhooks and their queues", hooks)
+    add("remove", _integrations("webhook_remove"), "stop deliveries to one", hooks).add_argument(
+        "id", type=int
     )
     add("serve-smtp", _serve({"smtp"}), "the SMTP listener only")
     add("work", _serve({"work"}), "the pipeline worker only")

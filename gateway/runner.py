@@ -83,8 +83,16 @@ def start_background_roles(
         threads.append(loop_thread("worker", work_step, stop, app.wakeup_worker, idle))
     if "send" in roles:
         sender = app.sender()
+        # Webhook events are delivered by the same role as the letters, as reliably.
+        hooks = app.webhook_sender()
         threads.append(
-            loop_thread("sender", lambda: sender.run_once(20), stop, app.wakeup_sender, idle)
+            loop_thread(
+                "sender",
+                lambda: sender.run_once(20) + hooks.run_once(20),
+                stop,
+                app.wakeup_sender,
+                idle,
+            )
         )
     if "tick" in roles:
         from gateway.scheduler import tick

@@ -432,6 +432,21 @@ class ReceptionSettings(Section):
         return v.rstrip("/")
 
 
+class WebhookSettings(Section):
+    """[webhooks]: delivering the appeals' events to registered URLs
+    (gateway/outbound/webhooks.py; `appeals webhook add URL`)."""
+
+    # Seconds one POST may take.
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+    # Retries back off from this, doubling, up to max_retry_seconds; after max_attempts
+    # the event is marked failed.
+    first_retry_seconds: float = Field(30.0, gt=0)
+    max_retry_seconds: float = Field(3600.0, gt=0)
+    max_attempts: int = Field(12, ge=1)
+    # How often the sender looks for appeals that became overdue.
+    overdue_scan_seconds: float = Field(300.0, gt=0)
+
+
 class Settings(Section):
     instance: InstanceSettings = InstanceSettings()
     paths: PathSettings = PathSettings()
@@ -460,6 +475,7 @@ class Settings(Section):
     registry: RegistryConfig = RegistryConfig()
     web: WebSettings = WebSettings()
     reception: ReceptionSettings = ReceptionSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     # Where the file was loaded from; relative paths resolve against it.
     base_dir: Path = Path(".")
     secrets: Mapping[str, str] = Field(default_factory=dict, repr=False)

@@ -4,6 +4,7 @@ from models.base import Base
 from models.tables import (
     AWAITING_ANSWER,
     AWAITING_ANSWER_SQL,
+    ApiClient,
     Appeal,
     AppealEvent,
     Attachment,
@@ -20,12 +21,15 @@ from models.tables import (
     StreetObservation,
     TrainingLabel,
     WebAccount,
+    Webhook,
+    WebhookDelivery,
     WebSession,
 )
 
 __all__ = [
     "AWAITING_ANSWER",
     "AWAITING_ANSWER_SQL",
+    "ApiClient",
     "Appeal",
     "AppealEvent",
     "Attachment",
@@ -44,4 +48,6 @@ __all__ = [
     "TrainingLabel",
     "WebAccount",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
 ]

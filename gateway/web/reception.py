@@ -139,19 +139,6 @@ class Reception:
             return "expired"
         return None
 
-    def _address(self, kind: str) -> str:
-        s = self.app.settings
-        if kind == "info_request":
-            if self.cfg.info_request_address:
-                return self.cfg.info_request_address
-            if s.routing.info_request_addresses:
-                return s.routing.info_request_addresses[0]
-        if self.cfg.appeal_address:
-            return self.cfg.appeal_address
-        if s.routing.general_addresses:
-            return s.routing.general_addresses[0]
-        return s.departments[0].email if s.departments else s.instance.admin_email
-
     def _form_page(
         self,
         request: Request,
@@ -223,19 +210,12 @@ class Reception:
         sub, errors = reception.validate(fields, uploads, self.limits, lang)
         if sub is None:
             return self._form_page(request, lang, 400, values, errors)
-        inbound_id = await run_in_threadpool(self._store, sub, client)
+        inbound_id = await run_in_threadpool(
+            store_submission, self.app, sub, source="web", peer=client
+        )
         log.info("reception: submission stored as inbound message %d", inbound_id)
         token = reception.receipt_token(self.key, inbound_id)
         return RedirectResponse(f"/reception/receipt/{token}?lang={lang}", status_code=303)
-
-    def _store(self, sub: reception.Submission, client: str) -> int:
-        now = self.app.clock.now()
-        domain = self.app.settings.outbound.message_id_domain
-        message_id = f"<web.{secrets.token_hex(12)}@reception.{domain}>"
-        to = self._address(sub.kind)
-        raw = reception.build_message(sub, to=to, message_id=message_id, key=self.key, now=now)
-        result = self.app.ingest().accept(raw, Envelope("web", None, (to,), peer=client))
-        return int(result.inbound_id)
 
     async def receipt(self, request: Request) -> Response:
         lang = _lang(request.query_params.get("lang"))
@@ -243,19 +223,7 @@ class Reception:
         if inbound_id is None:
             return self.render("error.html.j2", lang, 404, code="unknown")
 
-        def read() -> dict[str, Any]:
-            with self.app.sessions() as s:
-                state = s.scalar(
-                    select(InboundMessage.state).where(InboundMessage.id == inbound_id)
-                )
-                row = s.execute(
-                    select(Appeal.id, Appeal.reg_no, Appeal.due_date, Appeal.kind).where(
-                        Appeal.inbound_id == inbound_id
-                    )
-                ).first()
-            return {"state": state, "appeal": row}
-
-        found = await run_in_threadpool(read)
+        found = await run_in_threadpool(submission_state, self.app, inbound_id)
         if found["state"] is None:
             return self.render("error.html.j2", lang, 404, code="unknown")
         appeal = found["appeal"]
@@ -342,6 +310,46 @@ class Reception:
             Route("/reception/receipt/{token}", self.receipt, methods=["GET"]),
             Route("/status/{token}", self.status, methods=["GET"]),
         ]
+
+
+def _address(app: App, kind: str) -> str:
+    """Where a submission is addressed: the registry routes by address like mail's."""
+    s, cfg = app.settings, app.settings.reception
+    if kind == "info_request":
+        if cfg.info_request_address:
+            return cfg.info_request_address
+        if s.routing.info_request_addresses:
+            return s.routing.info_request_addresses[0]
+    if cfg.appeal_address:
+        return cfg.appeal_address
+    if s.routing.general_addresses:
+        return s.routing.general_addresses[0]
+    return s.departments[0].email if s.departments else s.instance.admin_email
+
+
+def store_submission(app: App, sub: reception.Submission, *, source: str, peer: str) -> int:
+    """The submission as a marked letter, durable through the intake; its inbound id.
+    `source` says which door it came by ("web" the form, "api" a client system)."""
+    now = app.clock.now()
+    domain = app.settings.outbound.message_id_domain
+    message_id = f"<{source}.{secrets.token_hex(12)}@reception.{domain}>"
+    to = _address(app, sub.kind)
+    raw = reception.build_message(sub, to=to, message_id=message_id, key=app.codec.key, now=now)
+    result = app.ingest().accept(raw, Envelope(source, None, (to,), peer=peer))
+    return int(result.inbound_id)
+
+
+def submission_state(app: App, inbound_id: int) -> dict[str, Any]:
+    """The stored submission's state and, once registered, its appeal (id, number, due
+    date, kind); state None when there is no such message."""
+    with app.sessions() as s:
+        state = s.scalar(select(InboundMessage.state).where(InboundMessage.id == inbound_id))
+        row = s.execute(
+            select(Appeal.id, Appeal.reg_no, Appeal.due_date, Appeal.kind).where(
+                Appeal.inbound_id == inbound_id
+            )
+        ).first()
+    return {"state": state, "appeal": row}
 
 
 def routes(app: App) -> list[Route]:
