@@ -408,6 +408,8 @@ class ReceptionSettings(Section):
 
     # Serve the form (/reception) and the status pages beside the console. bool.
     enabled: bool = True
+    # Serve the REST API (/api/v1, tokens: `appeals api-token add`) there too. bool.
+    api: bool = True
     # The address the public reaches the web process at ("https://council.example/"):
     # with it every acknowledgement carries the status page's link. "" = no link.
     public_url: str = ""

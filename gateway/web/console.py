@@ -631,11 +631,11 @@ def build(app: App) -> Starlette:
     from starlette.middleware import Middleware
     from starlette.middleware.base import BaseHTTPMiddleware
 
-    from gateway.web import reception
+    from gateway.web import api, reception
 
     console = Console(app)
     return Starlette(
         # The internet reception's public pages share the process and the headers.
-        routes=[*console.routes(), *reception.routes(app)],
+        routes=[*console.routes(), *reception.routes(app), *api.routes(app)],
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=_headers)],
     )
