@@ -268,7 +268,9 @@ class Console:
 
         def rows() -> Iterator[str]:
             with self.reads() as s:
-                yield from queries.registry_csv(s, q, self.scope(s, who), today=self._today())
+                yield from queries.registry_csv(
+                    s, q, self.scope(s, who), today=self._today(), personal=who.is_admin
+                )
 
         return StreamingResponse(
             iterate_in_threadpool(rows()),

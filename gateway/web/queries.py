@@ -350,14 +350,16 @@ CSV_COLUMNS = (
 
 
 def registry_csv(
-    s: Session, q: RegistryQuery, scope: list[int] | None, *, today: date
+    s: Session, q: RegistryQuery, scope: list[int] | None, *, today: date, personal: bool
 ) -> Iterator[str]:
     """The current view (every page of it) as UTF-8 CSV with a BOM, which spreadsheet
-    programs need to read Cyrillic."""
+    programs need to read Cyrillic. The citizen column only when `personal`: a file
+    leaves the console, and only admins take names away (as with `export registry`)."""
+    columns = CSV_COLUMNS if personal else tuple(c for c in CSV_COLUMNS if c != "citizen")
     buf = io.StringIO()
     out = csv.writer(buf)
     buf.write("\ufeff")
-    out.writerow(CSV_COLUMNS)
+    out.writerow(columns)
     stmt = registry_select(q, scope, today=today, dialect=s.get_bind().dialect.name)
     # Only the columns the file has: never the texts. Yielded 500 rows at a time (each
     # piece is one hop through the thread pool).
@@ -365,7 +367,7 @@ def registry_csv(
         s.scalars(stmt.order_by(Appeal.id.desc()).execution_options(yield_per=500)), 1
     ):
         r = _row(a, today)
-        out.writerow([r[c] for c in CSV_COLUMNS])
+        out.writerow([r[c] for c in columns])
         if n % 500 == 0:
             yield buf.getvalue()
             buf.seek(0)
