@@ -5,14 +5,23 @@ page's link, and the link opens the status page (nothing opens without it)."""
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx2
 from harness import Gateway, by_rcpt
 
+from gateway.outbound.webhooks import verify
+
 PUBLIC = "https://priymalnia.council.example"
-GATEWAY_SETTINGS = {"reception": {"public_url": PUBLIC, "min_fill_seconds": 1}}
+GATEWAY_SETTINGS = {
+    "reception": {"public_url": PUBLIC, "min_fill_seconds": 1},
+    "webhooks": {"first_retry_seconds": 1},
+}
 PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40
 
 
@@ -22,9 +31,35 @@ def _token(html: str) -> str:
     return m.group(1)
 
 
+def _receiver(fail: int) -> tuple[ThreadingHTTPServer, list[tuple[int, Any, bytes]]]:
+    """A webhook receiver that answers 503 to the first `fail` POSTs, then 200."""
+    seen: list[tuple[int, Any, bytes]] = []
+    left = [fail]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            status = 503 if left[0] > 0 else 200
+            left[0] -= 1
+            seen.append((status, self.headers, body))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, seen
+
+
 def test_a_form_submission_is_acknowledged_with_its_number_and_status_link(
     gateway: Gateway,
 ) -> None:
+    server, seen = _receiver(fail=1)
+    out = gateway.cli("webhook", "add", f"http://127.0.0.1:{server.server_address[1]}/hook")
+    secret = out.strip().splitlines()[-1]
     with httpx2.Client(base_url=gateway.console, timeout=30) as client:
         form = client.get("/reception")
         assert form.status_code == 200 and 'for="name"' in form.text
@@ -79,6 +114,16 @@ def test_a_form_submission_is_acknowledged_with_its_number_and_status_link(
         assert refused.status_code == 404 and reg_no not in refused.text
     row = gateway.cli("appeal", "show", reg_no)
     assert "web_form" in row
+    # The sender role delivered the webhook events, the refused one again after backoff.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and sum(st == 200 for st, _, _ in seen) < 2:
+        time.sleep(0.2)
+    server.shutdown()
+    ok = [(h, b) for st, h, b in seen if st == 200]
+    assert [json.loads(b)["event"] for _, b in ok] == ["registered", "routed"]
+    assert all(verify(secret, h["X-Appeal-Signature"], b) for h, b in ok)
+    assert json.loads(ok[0][1])["appeal"]["reg_no"] == reg_no
+    assert seen[0][0] == 503 and seen[0][1]["X-Appeal-Delivery"] == ok[0][0]["X-Appeal-Delivery"]
     # Nothing the citizen typed went into the gateway's log.
     log = gateway.log.read_text(encoding="utf-8", errors="replace")
     assert "Ткачук" not in log and "olena.tkachuk" not in log and "Шопена" not in log
