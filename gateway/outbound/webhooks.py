@@ -13,7 +13,7 @@ makes it once per appeal and webhook.
 Delivery (the sender role, beside the outbox): the oldest undelivered event of each
 (webhook, appeal) pair is claimed with a lease, POSTed, and marked sent on a 2xx answer;
 anything else is retried with exponential backoff until `max_attempts`, then marked
-failed (an admin sees it in `appeals status`). Because only each pair's oldest pending
+failed (`appeals webhook list` counts them per webhook). Because only each pair's oldest pending
 event is ever in flight, a receiver sees an appeal's events in order. A crash between the
 POST and the commit sends the event again with the same delivery id: delivery is at least
 once, and `X-Appeal-Delivery` lets the receiver drop the repeat (exactly once per id).

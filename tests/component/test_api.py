@@ -131,7 +131,7 @@ def test_submit_then_read_list_events_and_result(app: App, client: TestClient) -
     assert client.get(f"/api/v1/appeals/{reg_no}", headers=reader).json()["result"] == "resolved"
 
 
-def test_the_personal_scope_shows_the_citizen(app: App, client: TestClient) -> None:
+def test_t24_the_personal_scope_shows_the_citizen(app: App, client: TestClient) -> None:
     reg_no = webtest.register(app, "olha@example.org", "Ольга Іванчук", "Сміття", TEXT)
     plain = client.get(f"/api/v1/appeals/{reg_no}", headers=bearer(app, "a", "read")).json()
     full = client.get(
@@ -142,7 +142,7 @@ def test_the_personal_scope_shows_the_citizen(app: App, client: TestClient) -> N
     assert TEXT in full["text"]
 
 
-def test_tokens_and_scopes(app: App, client: TestClient) -> None:
+def test_t24_tokens_and_scopes(app: App, client: TestClient) -> None:
     reader = bearer(app, "reader", "read")
     assert client.get("/api/v1/appeals").status_code == 401
     bad = client.get("/api/v1/appeals", headers={"Authorization": "Bearer agw_nonsense"})

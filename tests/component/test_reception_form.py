@@ -98,7 +98,7 @@ def test_an_info_request_in_english(app: App, client: TestClient, clock: ManualC
     assert appeal.reg_no.startswith("I-")
 
 
-def test_a_copied_header_does_not_make_an_email_a_web_submission(
+def test_t23_a_copied_header_does_not_make_an_email_a_web_submission(
     app: App, client: TestClient, clock: ManualClock
 ) -> None:
     sent = submit(client, clock)
@@ -136,7 +136,7 @@ def test_errors_are_shown_next_to_their_fields(client: TestClient, clock: Manual
     assert 'value="м. Луцьк, вул. Волі, 3, кв. 5"' in html
 
 
-def test_the_honeypot_and_a_missing_token_refuse(
+def test_t23_the_honeypot_and_a_missing_token_refuse(
     app: App, client: TestClient, clock: ManualClock
 ) -> None:
     assert submit(client, clock, website="http://spam.example").status_code == 400

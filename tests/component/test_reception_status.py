@@ -113,7 +113,7 @@ def test_no_link_without_a_public_url(make_app: Any, clock: ManualClock) -> None
     assert "/status/" not in body(ack)
 
 
-def test_nothing_is_shown_without_a_valid_link(make_app: Any, clock: ManualClock) -> None:
+def test_t23_nothing_is_shown_without_a_valid_link(make_app: Any, clock: ManualClock) -> None:
     app: App = make_app({"reception": {"public_url": PUBLIC}}, clock=clock)
     client = client_for(app)
     submit(client, clock)

@@ -92,7 +92,7 @@ def drain(app: App, clock: ManualClock, rounds: int = 60) -> None:
     raise AssertionError("the queue did not drain")
 
 
-def test_every_event_once_per_delivery_id_in_order_per_appeal(
+def test_t24_every_event_once_per_delivery_id_in_order_per_appeal(
     app: App, clock: ManualClock, receiver: Receiver
 ) -> None:
     _, secret = webhooks.add_webhook(app.sessions, receiver.url, (), now=clock.now())
