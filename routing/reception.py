@@ -220,7 +220,6 @@ def build_message(
     m["Subject"] = SUBJECTS[(sub.kind, sub.language)]
     m["Date"] = format_datetime(now)
     m["Message-ID"] = message_id
-    m["Content-Language"] = sub.language
     m[HEADER] = f"form; kind={sub.kind}; consent=yes; sig={mark(key, message_id)}"
     # Labelled lines after "--": routing.citizen reads them as certain (a labelled line),
     # the street is read by routing.addresses like any letter's. "Адреса"/"Телефон" are
@@ -238,6 +237,8 @@ def build_message(
         m.add_attachment(
             f.data, maintype=maintype, subtype=subtype, filename=safe_filename(f.filename)
         )
+    # Last: set_content and add_attachment move every Content-* header into the parts.
+    m["Content-Language"] = sub.language
     return m.as_bytes()
 
 

@@ -444,6 +444,9 @@ def register_new(
     keys = (deps.codec.key, *(p.key for p in deps.codec.previous))
     web = reception.is_web_submission(parsed, keys)
     appeal = persist(session, inbound, parsed, facts, where, deps.config, deps.clock.now(), web=web)
+    if web and (parsed.header("Content-Language") or "").strip().lower() == "en":
+        # The citizen used the form's English version: their letters in English too.
+        appeal.language = "en"
     if bulk:
         appeal.flags = {**(appeal.flags or {}), "bulk_mail": bulk}
     return dispose(session, appeal, parsed, facts, where, deps, notices, bulk)

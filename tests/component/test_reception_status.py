@@ -132,3 +132,25 @@ def test_t23_nothing_is_shown_without_a_valid_link(make_app: Any, clock: ManualC
     # The receipt token of the same number does not open the status page.
     receipt = reception.receipt_token(app.codec.key, appeal.id)
     assert client.get(f"/status/{receipt}").status_code == 404
+
+
+def test_the_english_form_gets_english_letters_with_the_status_link(
+    make_app: Any, clock: ManualClock
+) -> None:
+    app: App = make_app({"reception": {"public_url": PUBLIC}}, clock=clock)
+    client = client_for(app)
+    sent = submit(
+        client,
+        clock,
+        lang="en",
+        name="Maria Kovalenko",
+        text="The street lights on Voli street have been out for three weeks, please fix them.",
+    )
+    assert sent.status_code == 303
+    app.worker().run_once()
+    text = body(letters(app, "citizen")[0])
+    assert "Where your appeal stands" in text
+    link = re.search(r"https://council\.example/status/(\S+)", text)
+    assert link, text
+    page = client.get(f"/status/{link.group(1)}?lang=en")
+    assert page.status_code == 200 and "Registration number" in page.text
