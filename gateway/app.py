@@ -217,6 +217,17 @@ class App:
         top_k = self.settings.classifier.top_k
         return model.predict([text], top_k=top_k, contexts=[context])[0]
 
+    def classify_text(self, text: str) -> tuple[bool, Prediction | None]:
+        """The prediction from the text alone, when the active model reads nothing else:
+        `(True, prediction)`; `(False, None)` for a model trained with context facts,
+        which need the database (the worker then classifies inside its transaction)."""
+        model = self.classifier.current() if self.classifier is not None else None
+        if model is None:
+            return True, None
+        if getattr(model, "context_fields", ()):
+            return False, None
+        return True, model.predict([text], top_k=self.settings.classifier.top_k)[0]
+
     def load_model(self) -> None:
         """Load the active topic model now (a worker process does it at its start, not
         on the first letter, which would wait seconds for scikit-learn)."""
@@ -237,6 +248,7 @@ class App:
             max_attempts=w.max_attempts,
             lease=timedelta(seconds=w.lease_seconds),
             limits=MessageLimits(**self.settings.limits.model_dump()),
+            classify_text=self.classify_text,
         )
 
     def webhook_sender(self) -> WebhookSender:

@@ -4,7 +4,10 @@ Mailman's runner loop, with rows instead of queue files:
 - a claim sets a lease and counts the attempt *before* any work, so a message that kills
   the process (SIGKILL, OOM) is counted too and retried when its lease expires;
 - parsing and classification happen before the write transaction opens (they are pure
-  and slow-ish; SQLite has one writer and intake must not wait on them);
+  and slow-ish; SQLite has one writer and intake must not wait on them): the topic model
+  reads the text before the transaction when it needs nothing else (`classify_text`),
+  and the pipeline's own call is answered from that (a model trained with context facts
+  is asked inside, where the facts are read);
 - any exception rolls the message's transaction back; a separate short transaction
   records the error class (never message content: personal data stays out of logs and
   error columns) and, after `max_attempts`, holds the message with reason `crash`;
@@ -26,19 +29,24 @@ import logging
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from classifier.context import Context
+from classifier.types import Prediction
 from gateway.errors import ParseError
 from gateway.intake.budget import CpuBudget, MessageLimits, OverBudget, precheck
 from gateway.intake.ingest import Ingest
 from gateway.intake.parsing import parse
 from gateway.logsetup import safe_traceback
 from models import InboundMessage
-from models.claims import claim_inbound, owns_inbound
+from models.claims import InboundClaim, claim_inbound, owns_inbound
 from routing.config import PipelineDeps
+from routing.features import model_text
 from routing.lifecycle import Outcome, finish_inbound, release_inbound
+from routing.mail import ParsedMail
 from routing.pipeline import process
 from routing.ports import Clock, NoticeSink
 
@@ -58,6 +66,7 @@ class Worker:
         lease: timedelta = timedelta(minutes=5),
         limits: MessageLimits = MessageLimits(),
         cpu_clock: Callable[[], float] = time.thread_time,
+        classify_text: Callable[[str], tuple[bool, Prediction | None]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.ingest = ingest
@@ -69,6 +78,7 @@ class Worker:
         self.limits = limits
         # CPU seconds of this thread: the worker may share its process with the listener.
         self.cpu_clock = cpu_clock
+        self.classify_text = classify_text
 
     def run_once(self, limit: int = 20) -> int:
         with self.sessions.begin() as session:
@@ -81,18 +91,15 @@ class Worker:
             log.exception(
                 "could not write %d message(s) to the raw store; retried later", len(claims)
             )
-        for inbound_id, attempts in claims.items():
-            self.process_one(inbound_id, attempts)
+        for inbound_id, claim in claims.items():
+            self.process_one(inbound_id, claim)
         return len(claims)
 
-    def process_one(self, inbound_id: int, attempts: int) -> Outcome | None:
-        """Run the pipeline for one message claimed with `attempts` (the claim's token)."""
-        with self.sessions() as session:
-            row = session.get(InboundMessage, inbound_id)
-            if not owns_inbound(row, attempts):
-                return None  # another worker took it over after our lease ran out
-            assert row is not None
-            size = row.size
+    def process_one(self, inbound_id: int, claim: InboundClaim) -> Outcome | None:
+        """Run the pipeline for one claimed message. Nothing is read back before the
+        write transaction: the claim carries the size and the sha256, and whether the
+        claim is still ours is checked under the row lock where it matters."""
+        attempts, size = claim.attempts, claim.size
         if attempts > self.max_attempts:
             # It already failed (or killed a worker) max_attempts times.
             self._finish_failed(inbound_id, attempts, "crash", "too many failed attempts")
@@ -104,7 +111,7 @@ class Worker:
             return None
         budget = CpuBudget(self.limits.message_cpu_seconds, self.cpu_clock)
         try:
-            raw = self.ingest.raw(inbound_id)
+            raw = self.ingest.raw_of(inbound_id, claim.raw_sha256)
             over = precheck(raw, self.limits)
             if over is not None:
                 self._finish_failed(inbound_id, attempts, over[0], over[1])
@@ -135,6 +142,7 @@ class Worker:
         except OSError as exc:
             self._record_error(inbound_id, attempts, exc)
             return None
+        deps = self._with_early_prediction(parsed)
         try:
             with self.sessions.begin() as session:
                 row = _locked(session, inbound_id)
@@ -142,7 +150,7 @@ class Worker:
                     log.info("inbound %d: claimed again by another worker; left to it", inbound_id)
                     return None
                 assert row is not None
-                outcome = process(session, row, parsed, self.deps, self.notifier_for(session))
+                outcome = process(session, row, parsed, deps, self.notifier_for(session))
                 # Over budget: raising here rolls the message's rows and letters back.
                 budget.check("processing")
                 finish_inbound(
@@ -161,6 +169,24 @@ class Worker:
         except Exception as exc:
             self._record_error(inbound_id, attempts, exc)
             return None
+
+    def _with_early_prediction(self, parsed: ParsedMail) -> PipelineDeps:
+        """The pipeline's dependencies with the topic model asked now, outside the write
+        transaction (on SQLite the one writer's lock, which intake waits for), when the
+        model reads the text alone. The pipeline asks with the same text; any other text
+        (or a context model) is classified as before."""
+        real = self.deps.classify
+        if self.classify_text is None or real is None:
+            return self.deps
+        read = model_text(parsed)
+        known, early = self.classify_text(read)
+        if not known:
+            return self.deps
+
+        def classify(text: str, context: Context) -> Prediction | None:
+            return early if text == read else real(text, context)
+
+        return replace(self.deps, classify=classify)
 
     def _record_error(self, inbound_id: int, attempts: int, exc: BaseException) -> None:
         # The whole traceback goes to the log, every frame, but no exception message:

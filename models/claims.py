@@ -11,6 +11,7 @@ again. Callers count attempts so a message that keeps killing workers ends up he
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -19,9 +20,21 @@ from sqlalchemy.orm import Session
 from models.tables import InboundMessage, OutboundMessage
 
 
-def claim_inbound(session: Session, now: datetime, limit: int, lease: timedelta) -> dict[int, int]:
+@dataclass(frozen=True)
+class InboundClaim:
+    """What the worker needs of a claimed message before its write transaction: the
+    claim's token and what the row says of the bytes (so it reads no row again)."""
+
+    attempts: int
+    size: int
+    raw_sha256: str
+
+
+def claim_inbound(
+    session: Session, now: datetime, limit: int, lease: timedelta
+) -> dict[int, InboundClaim]:
     """Claim up to `limit` inbound messages ready for the pipeline; returns each claimed
-    id with its attempt count after the claim, in id order.
+    id with its claim (the attempt count after the claim, size, sha256), in id order.
 
     The attempt count is the claim's fencing token: a claim whose lease ran out (a slow
     batch, a paused process) may be taken again by another worker, which counts one more
@@ -51,9 +64,17 @@ def claim_inbound(session: Session, now: datetime, limit: int, lease: timedelta)
             lease_until=now + lease,
             attempts=InboundMessage.attempts + 1,
         )
-        .returning(InboundMessage.id, InboundMessage.attempts)
+        .returning(
+            InboundMessage.id,
+            InboundMessage.attempts,
+            InboundMessage.size,
+            InboundMessage.raw_sha256,
+        )
     ).all()
-    return dict(sorted((row.id, row.attempts) for row in claimed))
+    return {
+        row.id: InboundClaim(row.attempts, row.size, row.raw_sha256)
+        for row in sorted(claimed, key=lambda r: r.id)
+    }
 
 
 def owns_inbound(row: InboundMessage | None, attempts: int) -> bool:

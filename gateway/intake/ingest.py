@@ -134,6 +134,14 @@ class Ingest:
             bytes(row.raw_pending) if row.raw_pending is not None else self._raw.get(row.raw_sha256)
         )
 
+    def raw_of(self, inbound_id: int, sha256: str) -> bytes:
+        """The received bytes of a claimed message whose sha256 the claim gave: from the
+        raw store without a query (the claim's spill put them there), else as `raw`."""
+        try:
+            return self._raw.get(sha256)
+        except FileNotFoundError:
+            return self.raw(inbound_id)
+
     def spill(self, inbound_ids: Sequence[int]) -> int:
         """Move the bytes of these messages from their rows to the raw store: the files are
         durable before the column is cleared. Returns how many were moved."""
