@@ -142,8 +142,9 @@ class Worker:
         except OSError as exc:
             self._record_error(inbound_id, attempts, exc)
             return None
-        deps = self._with_early_prediction(parsed)
         try:
+            # A model that crashes on the text is a crash of this message, as inside.
+            deps = self._with_early_prediction(parsed)
             with self.sessions.begin() as session:
                 row = _locked(session, inbound_id)
                 if not owns_inbound(row, attempts):

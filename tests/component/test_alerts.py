@@ -169,15 +169,47 @@ def test_a_letter_that_failed_for_good_is_in_the_digest(make_app: Any, capture_r
 
 
 class CrashingModel:
-    """A topic model that fails the way a bug would, quoting the letter in its message."""
+    """A topic model that fails the way a bug would, quoting the letter in its message.
+    It reads context facts, so the pipeline asks it inside the message's transaction,
+    deep in the stack (a text-only model is asked by the worker first: the test below)."""
+
+    context_fields = ("district",)
 
     def predict(self, texts: list[str], **_: Any) -> Any:
         raise ValueError(f"cannot classify {texts[0]!r}")
 
 
+class CrashingTextModel(CrashingModel):
+    context_fields = ()
+
+
 class CrashingLoader:
+    def __init__(self, model: type[CrashingModel] = CrashingModel) -> None:
+        self.model = model
+
     def current(self) -> CrashingModel:
-        return CrashingModel()
+        return self.model()
+
+
+def test_a_text_only_model_that_crashes_before_the_transaction_is_a_crash_too(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    env = Env(make_app(clock=clock, classifier=CrashingLoader(CrashingTextModel)), clock)
+    m = EmailMessage()
+    m["From"] = f"{NAME} <{CITIZEN}>"
+    m["To"] = "appeals@council.example"
+    m["Subject"] = "Протікає дах над квартирою"
+    m.set_content(f"{PROBLEM}\n\nЗ повагою,\n{NAME}\n")
+    with caplog.at_level(logging.INFO):
+        env.deliver(m, CITIZEN, "appeals@council.example", runs=4)
+    (row,) = env.held()
+    assert row.reason == "crash"
+    failures = [r.getMessage() for r in caplog.records if "failed: ValueError" in r.getMessage()]
+    assert len(failures) == 3
+    assert "gateway/worker.py" in failures[-1] and "test_alerts.py" in failures[-1]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert CITIZEN not in logged and "Протікає" not in logged
 
 
 def test_a_crash_is_held_logged_whole_without_personal_data_and_in_the_digest(
