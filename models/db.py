@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
@@ -56,22 +58,34 @@ BEGIN_MAX_SLEEP = 0.002
 BUSY_TIMEOUT_MS = 30000
 
 
+# Intake (the listener's group commit) retries more often than the workers, so it gets
+# the lock first: a citizen's MTA waits for its 250, the pipeline can wait a little.
+INTAKE_MAX_SLEEP = 0.0002
+
+
+def retry_while_locked(statement: Callable[[], T], max_sleep: float = BEGIN_MAX_SLEEP) -> T:
+    """Run `statement` (on a connection whose busy_timeout is 0) until SQLite's write
+    lock is free, sleeping from 0.2 ms up to `max_sleep` between tries, for at most
+    `BEGIN_WAIT_SECONDS`. A statement refused for the lock did nothing: it is safe to
+    run again."""
+    deadline = time.monotonic() + BEGIN_WAIT_SECONDS
+    pause = min(BEGIN_FIRST_SLEEP, max_sleep)
+    while True:
+        try:
+            return statement()
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, max_sleep)
+
+
 def _sqlite_begin(conn: Any) -> None:
     raw = conn.connection.dbapi_connection
     raw.execute("PRAGMA busy_timeout=0")
     try:
-        deadline = time.monotonic() + BEGIN_WAIT_SECONDS
-        pause = BEGIN_FIRST_SLEEP
-        while True:
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
-                if not busy or time.monotonic() > deadline:
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 2, BEGIN_MAX_SLEEP)
+        retry_while_locked(lambda: raw.execute("BEGIN IMMEDIATE"))
     finally:
         # Any other statement that meets a lock (rare in WAL mode) waits as before.
         raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from gateway.errors import IngestError
 from gateway.intake.items import AcceptResult, PreparedRow
 from models import InboundMessage
+from models.db import BUSY_TIMEOUT_MS, INTAKE_MAX_SLEEP, retry_while_locked
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +99,16 @@ class SqliteIntakeWriter:
 
     def close(self) -> None:
         if self._conn is not None:
+            self._conn.driver_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             self._conn.close()  # back to the pool
             self._conn = None
 
     def _insert(self, rows: list[PreparedRow]) -> tuple[dict[str, int], set[str]]:
         if self._conn is None:
             self._conn = self._engine.raw_connection()
+            # The lock is waited for by `retry_while_locked` (short sleeps, ahead of the
+            # workers), not by SQLite's busy handler (sleeps of up to 100 ms).
+            self._conn.driver_connection.execute("PRAGMA busy_timeout=0")
         driver = self._conn.driver_connection
         statement = self._statements.get(len(rows))
         if statement is None:
@@ -120,7 +125,9 @@ class SqliteIntakeWriter:
             # The connection is in autocommit mode (models.db sets isolation_level=None):
             # this one statement is the whole transaction, committed and flushed when
             # execute returns.
-            cur = driver.execute(statement, params)
+            cur = retry_while_locked(
+                lambda: driver.execute(statement, params), max_sleep=INTAKE_MAX_SLEEP
+            )
             inserted, last = cur.rowcount, cur.lastrowid
             cur.close()
             if inserted == len(rows):
