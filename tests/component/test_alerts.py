@@ -191,32 +191,13 @@ class CrashingLoader:
         return self.model()
 
 
-def test_a_text_only_model_that_crashes_before_the_transaction_is_a_crash_too(
-    make_app: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def _crash_three_times(
+    make_app: Any, caplog: pytest.LogCaptureFixture, model: type[CrashingModel]
+) -> tuple[Env, Any, list[str]]:
+    """An appeal delivered to a gateway whose model crashes: the held row and the three
+    failures logged (one per attempt)."""
     clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
-    env = Env(make_app(clock=clock, classifier=CrashingLoader(CrashingTextModel)), clock)
-    m = EmailMessage()
-    m["From"] = f"{NAME} <{CITIZEN}>"
-    m["To"] = "appeals@council.example"
-    m["Subject"] = "Протікає дах над квартирою"
-    m.set_content(f"{PROBLEM}\n\nЗ повагою,\n{NAME}\n")
-    with caplog.at_level(logging.INFO):
-        env.deliver(m, CITIZEN, "appeals@council.example", runs=4)
-    (row,) = env.held()
-    assert row.reason == "crash"
-    failures = [r.getMessage() for r in caplog.records if "failed: ValueError" in r.getMessage()]
-    assert len(failures) == 3
-    assert "gateway/worker.py" in failures[-1] and "test_alerts.py" in failures[-1]
-    logged = "\n".join(r.getMessage() for r in caplog.records)
-    assert CITIZEN not in logged and "Протікає" not in logged
-
-
-def test_a_crash_is_held_logged_whole_without_personal_data_and_in_the_digest(
-    make_app: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    clock = ManualClock(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
-    env = Env(make_app(clock=clock, classifier=CrashingLoader()), clock)
+    env = Env(make_app(clock=clock, classifier=CrashingLoader(model)), clock)
     m = EmailMessage()
     m["From"] = f"{NAME} <{CITIZEN}>"
     m["To"] = "appeals@council.example"
@@ -225,9 +206,26 @@ def test_a_crash_is_held_logged_whole_without_personal_data_and_in_the_digest(
     with caplog.at_level(logging.INFO):
         env.deliver(m, CITIZEN, "appeals@council.example", runs=4)
     (row,) = env.held()
-    assert row.reason == "crash" and row.processed_at is not None
     failures = [r.getMessage() for r in caplog.records if "failed: ValueError" in r.getMessage()]
     assert len(failures) == 3  # one per attempt
+    return env, row, failures
+
+
+def test_a_text_only_model_that_crashes_before_the_transaction_is_a_crash_too(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, row, failures = _crash_three_times(make_app, caplog, CrashingTextModel)
+    assert row.reason == "crash"
+    assert "gateway/worker.py" in failures[-1] and "test_alerts.py" in failures[-1]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert CITIZEN not in logged and "Протікає" not in logged
+
+
+def test_a_crash_is_held_logged_whole_without_personal_data_and_in_the_digest(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    env, row, failures = _crash_three_times(make_app, caplog, CrashingModel)
+    assert row.reason == "crash" and row.processed_at is not None
     tb = failures[-1]
     frames = tb.count('  File "')
     assert frames >= 5, tb  # worker -> pipeline -> registration -> ... -> the model
