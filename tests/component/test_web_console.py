@@ -288,3 +288,39 @@ def test_pages_are_served_while_the_gateway_holds_the_write_lock(app: App) -> No
         tx.rollback()
     reader.join()
     assert served == [200, 200, 200]
+
+
+@pytest.mark.parametrize(
+    "db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+)
+def test_the_on_time_share_of_the_month(
+    db: str, make_app: Any, clock: ManualClock, request: pytest.FixtureRequest
+) -> None:
+    """One appeal answered at 23:30 Kyiv time on its due date, one an hour later (00:30 in
+    Kyiv, still the due date in UTC): half on time, on both databases (PostgreSQL counts
+    it in SQL, in the legal time zone)."""
+    from routing.lifecycle import record_answer
+
+    patch: dict[str, Any] = {}
+    if db == "postgresql":
+        patch = {"database": {"url": request.getfixturevalue("pg_schema_url")}}
+    app = make_app(patch, clock=clock)
+    numbers = [
+        webtest.register(
+            app, f"t{i}@example.org", f"Ніна Ковальчук{i}", f"Лист {i}", f"Звернення {i}."
+        )
+        for i in range(2)
+    ]
+    with app.sessions.begin() as s:
+        for reg_no, late in zip(numbers, (0, 60), strict=True):
+            a = s.scalars(select(Appeal).where(Appeal.reg_no == reg_no)).one()
+            a.due_date = START.date()
+            # 23:30 in Kyiv (21:30 UTC) on the due date, and 00:30 of the next day.
+            answered = START.replace(hour=21, minute=30) + timedelta(minutes=late)
+            record_answer(a, answered, final=True)
+    clock.advance(timedelta(days=2))
+    webtest.user(app, "viewer", "viewer")
+    client = TestClient(build(app), base_url="http://127.0.0.1")
+    webtest.log_in(client, "viewer")
+    page = client.get("/").text
+    assert '<div class="card" id="on-time"><b>50%</b>вчасно цього місяця (2 закрито)' in page
