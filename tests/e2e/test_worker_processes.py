@@ -138,3 +138,31 @@ def _cmdline(pid: int) -> bytes:
         return (Path("/proc") / str(pid) / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_no_child_outlives_a_supervisor_killed_with_sigkill(tmp_path: Path) -> None:
+    port = gwtest.free_port()
+    settings = gwtest.write_settings(
+        tmp_path, port, 0, run={"mode": "processes", "workers": 2}, outbound={"relay_host": ""}
+    )
+    proc = gwtest.start(settings, tmp_path / "gateway.log")
+    try:
+        kids = gwtest.wait_for(
+            lambda: (
+                (c := gwtest.process_tree(proc.pid))
+                and {"listener", "worker-1", "worker-2", "sender"} <= set(c.values())
+                and c
+            )
+        )
+    finally:
+        # The supervisor gets no chance to stop anyone: the children must see it go.
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    gwtest.wait_for(
+        lambda: not [pid for pid in kids if str(settings).encode() in _cmdline(pid)],
+        timeout=30,
+    )
+    # The port is free again: a restarted gateway can listen on it.
+    proc = gwtest.start(settings, tmp_path / "gateway2.log")
+    proc.terminate()
+    proc.wait(timeout=60)
