@@ -147,7 +147,9 @@ def explain(app: Any) -> str:
     batch in the middle of the walk."""
     from routing.reminder_scan import candidate_batch_query
 
-    query = candidate_batch_query(NOW, (NOW - timedelta(days=1), 1000))
+    query = candidate_batch_query(
+        NOW, (NOW - timedelta(days=1), 1000), dialect=app.engine.dialect.name
+    )
     sql = str(query.compile(app.engine, compile_kwargs={"literal_binds": True}))
     with app.engine.connect() as c:
         if app.engine.dialect.name == "sqlite":

@@ -39,12 +39,13 @@ from datetime import date, datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Table, bindparam, select, tuple_, update
+from sqlalchemy import Executable, Table, bindparam, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, lazyload, sessionmaker
+from sqlalchemy.sql.selectable import TextualSelect
 
-from models import AWAITING_ANSWER, Appeal, Department, ReminderSent
+from models import AWAITING_ANSWER, AWAITING_ANSWER_SQL, Appeal, Department, ReminderSent
 from routing.deadlines import WorkCalendar
 from routing.ports import Clock, NoticeSink
 from routing.reminders import (
@@ -114,19 +115,26 @@ def candidate_batch(
 ) -> list[Candidate]:
     """The next `batch` appeals awaiting an answer whose next step time has come, in
     (next_reminder_at, id) order after `after`: only the columns the plan needs."""
+    query = candidate_batch_query(now, after, batch, dialect=session.get_bind().dialect.name)
     return [
         Candidate(row.id, row.due_date, row.department_id, row.next_reminder_at)
-        for row in session.execute(candidate_batch_query(now, after, batch))
+        for row in session.execute(query)
     ]
 
 
 def candidate_batch_query(
-    now: datetime, after: tuple[datetime, int] | None, batch: int = BATCH
-) -> Select[int, date, int | None, datetime | None]:
+    now: datetime,
+    after: tuple[datetime, int] | None,
+    batch: int = BATCH,
+    *,
+    dialect: str = "postgresql",
+) -> Executable:
     """Keyset pagination over the partial index `ix_appeal_awaiting_next_reminder`: each
     batch is one short index range read, whatever the table size. The state list is
     rendered as literals, not bound parameters, because SQLite matches a query to a
     partial index's WHERE only on the literal text of its terms."""
+    if dialect == "sqlite":
+        return _sqlite_candidate_batch_query(now, after, batch)
     awaiting = Appeal.state.in_(
         bindparam("awaiting", list(AWAITING_ANSWER), expanding=True, literal_execute=True)
     )
@@ -136,6 +144,34 @@ def candidate_batch_query(
     if after is not None:
         query = query.where(tuple_(Appeal.next_reminder_at, Appeal.id) > tuple_(*after))
     return query.order_by(Appeal.next_reminder_at, Appeal.id).limit(batch)
+
+
+def _sqlite_candidate_batch_query(
+    now: datetime, after: tuple[datetime, int] | None, batch: int
+) -> TextualSelect:
+    """The same query with `INDEXED BY`. SQLite has no statistics unless ANALYZE ran, and
+    without them its planner prefers any index whose first column the state list matches
+    (the console's `ix_appeal_state_closed_due`, migration 0016) and then sorts all the
+    awaiting appeals for every batch. SQLAlchemy renders no table hints on SQLite, hence
+    the text; the columns keep their types (dates and aware datetimes come back as such)."""
+    c = cast(Table, Appeal.__table__).c
+    sql = (
+        "SELECT id, due_date, department_id, next_reminder_at FROM appeal"
+        " INDEXED BY ix_appeal_awaiting_next_reminder"
+        f" WHERE {AWAITING_ANSWER_SQL} AND next_reminder_at <= :now"
+    )
+    params = [bindparam("now", now, type_=c.next_reminder_at.type)]
+    if after is not None:
+        sql += " AND (next_reminder_at, id) > (:after_at, :after_id)"
+        params += [
+            bindparam("after_at", after[0], type_=c.next_reminder_at.type),
+            bindparam("after_id", after[1], type_=c.id.type),
+        ]
+    sql += " ORDER BY next_reminder_at, id LIMIT :batch"
+    params.append(bindparam("batch", batch, type_=c.id.type))
+    return (
+        text(sql).bindparams(*params).columns(c.id, c.due_date, c.department_id, c.next_reminder_at)
+    )
 
 
 def _store_next(session: Session, next_of: dict[int, datetime]) -> None:

@@ -195,7 +195,7 @@ def test_scan_query_walks_the_partial_index_without_sorting(make_app: Any) -> No
 
     app = make_app()
     now = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
-    query = candidate_batch_query(now, (now - timedelta(days=1), 1000))
+    query = candidate_batch_query(now, (now - timedelta(days=1), 1000), dialect="sqlite")
     sql = str(query.compile(app.engine, compile_kwargs={"literal_binds": True}))
     with app.engine.connect() as c:
         plan = " ; ".join(str(r[-1]) for r in c.execute(text("EXPLAIN QUERY PLAN " + sql)))
