@@ -25,7 +25,7 @@ def test_t10_tokens_rotate_keeps_old_addresses_valid_for_the_grace_period(
 ) -> None:
     settings = gwtest.write_settings(tmp_path, 0, gwtest.free_port())
     var = tmp_path / "var"
-    var.mkdir()
+    var.mkdir(exist_ok=True)
     (var / "token.key").write_text("the-old-key\n")
     assert main(["--settings", str(settings), "tokens", "rotate", "--grace-days", "30"]) == 0
     out = capsys.readouterr().out
